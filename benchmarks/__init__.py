@@ -1,0 +1,1 @@
+"""callboard's benchmark suite: ``nox -s bench`` or ``python -m benchmarks [NAME ...]``."""

@@ -1,0 +1,1 @@
+"""actors layer of callboard (see DESIGN.md)."""

@@ -1,0 +1,5 @@
+"""The ``callboard`` command line."""
+
+from __future__ import annotations
+
+from ._main import main as main

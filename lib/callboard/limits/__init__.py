@@ -1,0 +1,1 @@
+"""limits layer of callboard (see DESIGN.md)."""

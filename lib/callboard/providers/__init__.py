@@ -1,0 +1,1 @@
+"""providers layer of callboard (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""resilience layer of callboard (see DESIGN.md)."""

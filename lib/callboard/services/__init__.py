@@ -1,0 +1,1 @@
+"""services layer of callboard (see DESIGN.md)."""

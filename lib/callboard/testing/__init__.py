@@ -1,0 +1,1 @@
+"""testing layer of callboard (see DESIGN.md)."""
