@@ -1,1 +1,55 @@
-"""actors layer of callboard (see DESIGN.md)."""
+"""callboard.actors: the generic actor runtime (knows nothing about models or HTTP).
+
+- :class:`Actor` / :class:`ActorRef`: a task with a bounded mailbox; ``tell`` and ``ask``.
+- :class:`Supervisor`: OTP supervision (strategies, restart types, intensity, escalation).
+- :class:`Broadcast`: the lossy lifecycle event bus; :class:`LifecycleEvent` is the base
+  of every event published on it.
+"""
+
+from __future__ import annotations
+
+from ._actor import Actor as Actor
+from ._actor import ActorRef as ActorRef
+from ._broadcast import Broadcast as Broadcast
+from ._broadcast import Subscription as Subscription
+from ._errors import ActorError as ActorError
+from ._errors import ActorStopped as ActorStopped
+from ._errors import AskTimeout as AskTimeout
+from ._errors import BroadcastClosed as BroadcastClosed
+from ._errors import ChildNotFound as ChildNotFound
+from ._errors import ChildRunning as ChildRunning
+from ._errors import InvalidChildSpec as InvalidChildSpec
+from ._errors import Lagged as Lagged
+from ._errors import MailboxFull as MailboxFull
+from ._errors import SupervisorEscalation as SupervisorEscalation
+from ._events import ChildExited as ChildExited
+from ._events import ChildRestarted as ChildRestarted
+from ._events import ChildShutdownTimeout as ChildShutdownTimeout
+from ._events import ChildStarted as ChildStarted
+from ._events import ChildStopped as ChildStopped
+from ._events import LifecycleEvent as LifecycleEvent
+from ._events import SupervisorEscalated as SupervisorEscalated
+
+__all__ = [
+    "Actor",
+    "ActorError",
+    "ActorRef",
+    "ActorStopped",
+    "AskTimeout",
+    "Broadcast",
+    "BroadcastClosed",
+    "ChildExited",
+    "ChildNotFound",
+    "ChildRestarted",
+    "ChildRunning",
+    "ChildShutdownTimeout",
+    "ChildStarted",
+    "ChildStopped",
+    "InvalidChildSpec",
+    "Lagged",
+    "LifecycleEvent",
+    "MailboxFull",
+    "Subscription",
+    "SupervisorEscalated",
+    "SupervisorEscalation",
+]
