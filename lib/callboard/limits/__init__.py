@@ -1,1 +1,29 @@
-"""limits layer of callboard (see DESIGN.md)."""
+"""Admission control: token buckets, the limiter protocol and provider feedback.
+
+Pure Trio: every clock reading is ``trio.current_time()``, so everything here runs on
+``trio.testing.MockClock``.
+"""
+
+from __future__ import annotations
+
+from ._bucket import TokenBucket as TokenBucket
+from ._errors import LimitsError as LimitsError
+from ._errors import OversizeRequest as OversizeRequest
+from ._headers import parse_anthropic_headers as parse_anthropic_headers
+from ._headers import parse_go_duration as parse_go_duration
+from ._headers import parse_openai_headers as parse_openai_headers
+from ._headers import parse_retry_after as parse_retry_after
+from ._protocol import Limiter as Limiter
+from ._state import RateLimitState as RateLimitState
+
+__all__ = [
+    "Limiter",
+    "LimitsError",
+    "OversizeRequest",
+    "RateLimitState",
+    "TokenBucket",
+    "parse_anthropic_headers",
+    "parse_go_duration",
+    "parse_openai_headers",
+    "parse_retry_after",
+]

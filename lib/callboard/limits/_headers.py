@@ -1,0 +1,193 @@
+"""Parse OpenAI's and Anthropic's rate-limit headers into a :class:`RateLimitState`.
+
+Both providers describe continuously refilling buckets. OpenAI reports resets as Go-style
+durations (``1s``, ``6m0s``, ``12ms``); Anthropic reports them as RFC 3339 instants, which
+are turned into relative seconds against the response's own ``Date`` header so that a
+skewed local clock does not matter. Both may send ``retry-after`` (seconds or an HTTP
+date) and OpenAI also ``retry-after-ms``.
+
+A malformed header is ignored (its field stays ``None``): a provider's typo must never
+fail the call that carried it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from ._state import RateLimitState
+
+__all__ = [
+    "parse_anthropic_headers",
+    "parse_go_duration",
+    "parse_openai_headers",
+    "parse_retry_after",
+]
+
+_GO_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,  # Go prints the micro sign
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def parse_go_duration(text: str) -> float | None:
+    """Seconds in a Go ``time.Duration`` string such as ``6m0s``, ``1m30.5s`` or ``12ms``.
+
+    Returns ``None`` when ``text`` is not a valid non-negative duration. A bare ``0`` is
+    zero, as in Go.
+
+    Example:
+        >>> parse_go_duration("6m0s"), parse_go_duration("12ms"), parse_go_duration("2h3m")
+        (360.0, 0.012, 7380.0)
+    """
+    text = text.strip()
+    if text == "0":
+        return 0.0
+    position = 0
+    total = 0.0
+    for match in _GO_PART.finditer(text):
+        if match.start() != position:
+            return None
+        total += float(match.group(1)) * _GO_UNITS[match.group(2)]
+        position = match.end()
+    if position == 0 or position != len(text):
+        return None
+    return total
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, else ``retry-after`` (seconds or HTTP date).
+
+    An HTTP date is measured against the response's ``Date`` header; only when that is
+    missing is the local wall clock used. Negative waits become zero.
+    """
+    lowered = _lower(headers)
+    millis = _number(lowered.get("retry-after-ms"))
+    if millis is not None:
+        return max(0.0, millis / 1000.0)
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    seconds = _number(raw)
+    if seconds is not None:
+        return max(0.0, seconds)
+    when = _http_date(raw)
+    if when is None:
+        return None
+    return max(0.0, (when - _now(lowered)).total_seconds())
+
+
+def parse_openai_headers(headers: Mapping[str, str]) -> RateLimitState:
+    """Read OpenAI's ``x-ratelimit-*`` headers (and ``retry-after``) from a response.
+
+    Args:
+        headers: response headers; names are matched case-insensitively.
+
+    Example:
+        >>> state = parse_openai_headers({
+        ...     "x-ratelimit-limit-requests": "60",
+        ...     "x-ratelimit-remaining-requests": "59",
+        ...     "x-ratelimit-reset-requests": "1s",
+        ...     "x-ratelimit-reset-tokens": "6m0s",
+        ... })
+        >>> state.remaining_requests, state.reset_requests, state.reset_tokens
+        (59, 1.0, 360.0)
+    """
+    lowered = _lower(headers)
+    return RateLimitState(
+        limit_requests=_integer(lowered.get("x-ratelimit-limit-requests")),
+        remaining_requests=_integer(lowered.get("x-ratelimit-remaining-requests")),
+        reset_requests=_duration(lowered.get("x-ratelimit-reset-requests")),
+        limit_tokens=_integer(lowered.get("x-ratelimit-limit-tokens")),
+        remaining_tokens=_integer(lowered.get("x-ratelimit-remaining-tokens")),
+        reset_tokens=_duration(lowered.get("x-ratelimit-reset-tokens")),
+        retry_after=parse_retry_after(lowered),
+    )
+
+
+def parse_anthropic_headers(headers: Mapping[str, str]) -> RateLimitState:
+    """Read Anthropic's ``anthropic-ratelimit-*`` headers (and ``retry-after``).
+
+    Token figures come from the combined ``tokens-*`` headers, which report the most
+    restrictive token limit in effect; when those are absent, from ``input-tokens-*``.
+    RFC 3339 resets become seconds after the response's ``Date`` header.
+
+    Args:
+        headers: response headers; names are matched case-insensitively.
+    """
+    lowered = _lower(headers)
+    now = _now(lowered)
+    prefix = "anthropic-ratelimit-"
+    tokens = "tokens" if f"{prefix}tokens-remaining" in lowered else "input-tokens"
+    return RateLimitState(
+        limit_requests=_integer(lowered.get(f"{prefix}requests-limit")),
+        remaining_requests=_integer(lowered.get(f"{prefix}requests-remaining")),
+        reset_requests=_until(lowered.get(f"{prefix}requests-reset"), now),
+        limit_tokens=_integer(lowered.get(f"{prefix}{tokens}-limit")),
+        remaining_tokens=_integer(lowered.get(f"{prefix}{tokens}-remaining")),
+        reset_tokens=_until(lowered.get(f"{prefix}{tokens}-reset"), now),
+        retry_after=parse_retry_after(lowered),
+    )
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def _integer(raw: str | None) -> int | None:
+    value = _number(raw)
+    if value is None or value < 0:
+        return None
+    return int(value)
+
+
+def _number(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _duration(raw: str | None) -> float | None:
+    return None if raw is None else parse_go_duration(raw)
+
+
+def _http_date(raw: str) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _now(lowered: Mapping[str, str]) -> datetime:
+    date = lowered.get("date")
+    when = None if date is None else _http_date(date)
+    if when is not None:
+        return when
+    return datetime.now(UTC)  # wall-clock ok: no Date header to measure against
+
+
+def _until(raw: str | None, now: datetime) -> float | None:
+    if raw is None:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())

@@ -1,0 +1,42 @@
+"""The interface every limiter offers, so another implementation can drop in."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from ._state import RateLimitState
+
+__all__ = ["Limiter"]
+
+
+@runtime_checkable
+class Limiter(Protocol):
+    """What the Executor needs from a limiter: take, give back, charge, and listen.
+
+    :class:`~callboard.limits.TokenBucket` is the in-process implementation; a limiter
+    shared between processes (Redis, say) implements the same five methods.
+
+    Implementations must make ``acquire`` cancellation-safe (when it raises ``Cancelled``
+    it took nothing), serve waiters in FIFO order, and raise
+    :class:`~callboard.limits.OversizeRequest` at once for a request that can never fit.
+    """
+
+    async def acquire(self, n: float = 1) -> None:
+        """Wait until ``n`` units are available, then take them."""
+        ...
+
+    def try_acquire(self, n: float = 1) -> bool:
+        """Take ``n`` units if that is possible right now without waiting; say whether."""
+        ...
+
+    def refund(self, n: float) -> None:
+        """Give back ``n`` units that were taken but not used."""
+        ...
+
+    def debit(self, n: float) -> None:
+        """Charge ``n`` more units than were taken (the provider reported more usage)."""
+        ...
+
+    def observe(self, state: RateLimitState) -> None:
+        """Adapt to what the provider reported; only ever lowers what is available."""
+        ...
