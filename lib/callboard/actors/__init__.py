@@ -12,6 +12,10 @@ from ._actor import Actor as Actor
 from ._actor import ActorRef as ActorRef
 from ._broadcast import Broadcast as Broadcast
 from ._broadcast import Subscription as Subscription
+from ._child_spec import ChildInfo as ChildInfo
+from ._child_spec import ChildSpec as ChildSpec
+from ._child_spec import Restart as Restart
+from ._child_spec import Strategy as Strategy
 from ._errors import ActorError as ActorError
 from ._errors import ActorStopped as ActorStopped
 from ._errors import AskTimeout as AskTimeout
@@ -29,6 +33,7 @@ from ._events import ChildStarted as ChildStarted
 from ._events import ChildStopped as ChildStopped
 from ._events import LifecycleEvent as LifecycleEvent
 from ._events import SupervisorEscalated as SupervisorEscalated
+from ._supervisor import Supervisor as Supervisor
 
 __all__ = [
     "Actor",
@@ -39,17 +44,22 @@ __all__ = [
     "Broadcast",
     "BroadcastClosed",
     "ChildExited",
+    "ChildInfo",
     "ChildNotFound",
     "ChildRestarted",
     "ChildRunning",
     "ChildShutdownTimeout",
+    "ChildSpec",
     "ChildStarted",
     "ChildStopped",
     "InvalidChildSpec",
     "Lagged",
     "LifecycleEvent",
     "MailboxFull",
+    "Restart",
+    "Strategy",
     "Subscription",
+    "Supervisor",
     "SupervisorEscalated",
     "SupervisorEscalation",
 ]
