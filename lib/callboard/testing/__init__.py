@@ -1,1 +1,35 @@
-"""testing layer of callboard (see DESIGN.md)."""
+"""A fake AI provider for tests: a real HTTP server on loopback.
+
+:class:`FakeProvider` speaks OpenAI's and Anthropic's wire formats (JSON, SSE streams,
+error bodies, rate-limit headers), enforces per-key rate limits like the real services,
+injects faults on demand and records every request, so client code is tested over a real
+socket instead of mocks. See ``docs/testing.md``.
+"""
+
+from __future__ import annotations
+
+from ._content import estimate_tokens as estimate_tokens
+from ._faults import Fault as Fault
+from ._faults import FaultKind as FaultKind
+from ._faults import Latency as Latency
+from ._faults import RouteFaults as RouteFaults
+from ._openai_chat import DEFAULT_MAX_TOKENS as DEFAULT_MAX_TOKENS
+from ._provider import DEFAULT_EPOCH as DEFAULT_EPOCH
+from ._provider import FakeProvider as FakeProvider
+from ._recording import FakeProviderStats as FakeProviderStats
+from ._recording import RecordedRequest as RecordedRequest
+from ._routes import DEFAULT_MODELS as DEFAULT_MODELS
+
+__all__ = [
+    "DEFAULT_EPOCH",
+    "DEFAULT_MAX_TOKENS",
+    "DEFAULT_MODELS",
+    "FakeProvider",
+    "FakeProviderStats",
+    "Fault",
+    "FaultKind",
+    "Latency",
+    "RecordedRequest",
+    "RouteFaults",
+    "estimate_tokens",
+]
