@@ -72,7 +72,13 @@ DEFAULT_MODELS = frozenset(
         "rerank-english-v3.0",
         # Anthropic
         "claude-opus-4-1",
+        "claude-opus-4-5",
+        "claude-opus-4-6",
+        "claude-opus-4-7",
+        "claude-opus-5",
         "claude-sonnet-4-5",
+        "claude-sonnet-4-6",
+        "claude-sonnet-5",
         "claude-sonnet-4-0",
         "claude-haiku-4-5",
         "claude-3-7-sonnet-latest",
