@@ -173,7 +173,11 @@ class Subscription(Generic[T]):
         raise trio.WouldBlock
 
     async def receive(self) -> T:
-        """Wait for the next event (see :meth:`receive_nowait` for what it raises)."""
+        """Wait for the next event (see :meth:`receive_nowait` for what it raises).
+
+        Cancellation means no event was consumed. Raising :class:`Lagged` does not yield
+        to other tasks, so reading again right away returns the oldest retained event.
+        """
         await trio.lowlevel.checkpoint_if_cancelled()
         while True:
             try:
@@ -181,7 +185,11 @@ class Subscription(Generic[T]):
             except trio.WouldBlock:
                 await self._lot.park()
                 continue
-            except BaseException:
+            except Lagged:
+                # No schedule point here: a reader that catches this and reads again at
+                # once gets the oldest retained event, not a second report of a new gap.
+                raise
+            except trio.EndOfChannel:
                 await trio.lowlevel.cancel_shielded_checkpoint()
                 raise
             await trio.lowlevel.cancel_shielded_checkpoint()
