@@ -1,0 +1,63 @@
+"""The default token estimate: about four characters a token, plus per-message overhead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["TokenEstimator", "estimate_tokens"]
+
+TokenEstimator = Callable[[Mapping[str, Any]], int]
+"""Maps a Calling's payload to the tokens to reserve for it (prompt plus output)."""
+
+_CHARS_PER_TOKEN = 4
+_PER_MESSAGE = 4  # role and separators, as chat formats count them
+_PER_REQUEST = 3  # the assistant reply's priming
+_OUTPUT_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+_TEXT_KEYS = ("prompt", "input", "system", "instructions")
+
+
+def estimate_tokens(payload: Mapping[str, Any]) -> int:
+    """Estimate the tokens a request will use: its prompt plus the output it allows.
+
+    Deliberately cheap (no tokenizer): the Executor reserves this estimate before
+    dispatch and reconciles with the usage the provider reports afterwards.
+
+    Example:
+        >>> estimate_tokens({"messages": [{"role": "user", "content": "12345678"}],
+        ...                  "max_tokens": 100})
+        109
+    """
+    chars = 0
+    tokens = 0
+    messages = payload.get("messages")
+    if isinstance(messages, list):
+        for message in messages:  # pyright: ignore[reportUnknownVariableType]
+            tokens += _PER_MESSAGE
+            if isinstance(message, Mapping):
+                chars += _text_length(message.get("content"))  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+        tokens += _PER_REQUEST
+    for key in _TEXT_KEYS:
+        chars += _text_length(payload.get(key))
+    if tokens == 0 and chars == 0:
+        chars = len(repr(payload))
+    for key in _OUTPUT_KEYS:
+        value = payload.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            tokens += value
+            break
+    return tokens + -(-chars // _CHARS_PER_TOKEN)
+
+
+def _text_length(content: object) -> int:
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, list):
+        total = 0
+        for part in content:  # pyright: ignore[reportUnknownVariableType]
+            if isinstance(part, str):
+                total += len(part)
+            elif isinstance(part, Mapping):
+                total += _text_length(part.get("text"))  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+        return total
+    return 0

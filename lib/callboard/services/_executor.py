@@ -1,0 +1,540 @@
+"""Executor: the actor that admits Callings under rate limits and runs them on a backend."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from typing import Any
+
+import trio
+
+from callboard.actors import Actor, ActorRef, ActorStopped, Broadcast, LifecycleEvent
+from callboard.errors import ConfigError
+from callboard.limits import Limiter, OversizeRequest, RateLimitState, TokenBucket
+
+from ._backend import Backend
+from ._calling import Calling, CallingStatus
+from ._errors import CallingStateError, CallingTimeoutError, QueueFull
+from ._estimate import TokenEstimator, estimate_tokens
+from ._events import (
+    CallingAborted,
+    CallingCancelled,
+    CallingCompleted,
+    CallingFailed,
+    CallingQueued,
+    CallingStarted,
+    CallingTimedOut,
+    ExecutorPaused,
+)
+
+__all__ = ["Executor"]
+
+
+class Executor(Actor[Calling]):
+    """Admit Callings in FIFO order under request, token and concurrency limits.
+
+    For each Calling, in the order submitted, the executor waits for a concurrency slot,
+    then reserves one request and the Calling's estimated tokens *at the same instant*
+    (so dispatches, not reservations, obey the buckets' window bound), then hands it to
+    the backend in a task of its own nursery. When the backend returns, it releases the
+    slot and reconciles the reservation with ``calling.actual_tokens`` (refund or debit).
+    Nothing polls: every wait is on a bucket, a limiter, an event or a deadline.
+
+    A Calling's ``timeout`` covers queueing and running. :meth:`call` ties the call to
+    its caller: cancelling the caller cancels the call, frees its slot and settles its
+    tokens before ``Cancelled`` propagates. Every transition is published on
+    ``broadcast`` as a :mod:`callboard.services` lifecycle event.
+
+    Run it like any actor: ``await nursery.start(executor.run)``. ``executor.ref.stop()``
+    stops it gracefully (queued Callings are still run); cancelling it aborts every
+    Calling it holds.
+
+    Args:
+        backend: performs each call (``async execute(calling)``).
+        limit_requests: requests per ``capacity_refresh_time``, or a :class:`Limiter`.
+        limit_tokens: tokens per ``capacity_refresh_time``, or a :class:`Limiter`.
+        capacity_refresh_time: seconds for an empty bucket to refill completely.
+        queue_capacity: Callings waiting for admission before :meth:`submit` waits.
+        concurrency_limit: Callings running at once; ``None`` for no limit.
+        token_estimator: payload → tokens to reserve; :func:`estimate_tokens` by default.
+        broadcast: where lifecycle events go; ``None`` publishes nothing.
+        name: shown in events and errors.
+
+    Raises:
+        ConfigError: a limit, period or capacity is not a positive number.
+
+    Example::
+
+        executor = Executor(backend, limit_requests=600, limit_tokens=90_000)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(executor.run)
+            response = await executor.call(Calling({"messages": [...]}))
+            executor.ref.stop()
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        limit_requests: float | Limiter | None = None,
+        limit_tokens: float | Limiter | None = None,
+        capacity_refresh_time: float = 60.0,
+        queue_capacity: int = 100,
+        concurrency_limit: int | None = None,
+        token_estimator: TokenEstimator | None = None,
+        broadcast: Broadcast[LifecycleEvent] | None = None,
+        name: str = "executor",
+    ) -> None:
+        if not (_is_number(capacity_refresh_time) and 0 < capacity_refresh_time < math.inf):
+            raise ConfigError(
+                f"capacity_refresh_time must be a positive number of seconds, "
+                f"got {capacity_refresh_time!r}",
+                field="capacity_refresh_time",
+            )
+        if not (_is_int(queue_capacity) and queue_capacity >= 1):
+            raise ConfigError(
+                f"queue_capacity must be an int >= 1, got {queue_capacity!r}",
+                field="queue_capacity",
+            )
+        if concurrency_limit is not None and not (
+            _is_int(concurrency_limit) and concurrency_limit >= 1
+        ):
+            raise ConfigError(
+                f"concurrency_limit must be an int >= 1 or None, got {concurrency_limit!r}",
+                field="concurrency_limit",
+            )
+        super().__init__(mailbox_size=queue_capacity, name=name)
+        self._backend = backend
+        self._requests = _limiter(limit_requests, capacity_refresh_time, "requests")
+        self._tokens = _limiter(limit_tokens, capacity_refresh_time, "tokens")
+        self._slots = None if concurrency_limit is None else trio.CapacityLimiter(concurrency_limit)
+        self._estimate: TokenEstimator = token_estimator or estimate_tokens
+        self._broadcast = broadcast
+        self._queue_capacity = queue_capacity
+        self._room = trio.Semaphore(queue_capacity)
+        self._queued: dict[Calling, None] = {}  # accepted, not yet taken for admission
+        self._deadlines: list[tuple[float, int, Calling]] = []
+        self._deadline_seq = 0
+        self._deadline_changed = trio.Event()
+        self._paused_until = -math.inf
+        self._nursery: trio.Nursery | None = None
+        self._in_flight = 0
+        self._tokens_in_flight = 0
+
+    # -- observation --------------------------------------------------------------------
+
+    @property
+    def queued(self) -> int:
+        """Callings accepted and still waiting to be taken for admission."""
+        return len(self._queued)
+
+    @property
+    def in_flight(self) -> int:
+        """Callings dispatched to the backend and not finished yet."""
+        return self._in_flight
+
+    @property
+    def tokens_in_flight(self) -> int:
+        """Tokens reserved by the Callings in flight."""
+        return self._tokens_in_flight
+
+    @property
+    def paused_until(self) -> float:
+        """Trio time before which nothing is admitted (``-inf`` when not paused)."""
+        return self._paused_until
+
+    @property
+    def requests_limiter(self) -> Limiter | None:
+        return self._requests
+
+    @property
+    def tokens_limiter(self) -> Limiter | None:
+        return self._tokens
+
+    # -- provider feedback --------------------------------------------------------------
+
+    def observe(self, state: RateLimitState) -> None:
+        """Feed a provider's rate-limit state back: lower the buckets, honour retry-after.
+
+        An Endpoint calls this with ``parse_openai_headers(response.headers)`` (or the
+        Anthropic parser) after every response, 429s included. It only ever slows
+        admission down.
+        """
+        for limiter in (self._requests, self._tokens):
+            if limiter is not None:
+                limiter.observe(state)
+        if state.retry_after is not None and state.retry_after > 0:
+            self.pause(state.retry_after)
+
+    def pause(self, seconds: float) -> None:
+        """Admit nothing for ``seconds`` from now (extends, never shortens, a pause)."""
+        until = trio.current_time() + seconds
+        if until > self._paused_until:
+            self._paused_until = until
+            if self._broadcast is not None:
+                self._publish(ExecutorPaused(executor=self.name, until=until))
+
+    # -- submission ---------------------------------------------------------------------
+
+    async def submit(self, calling: Calling) -> None:
+        """Queue ``calling``, waiting while the queue is full. Returns once it is queued.
+
+        If this raises ``Cancelled`` the Calling was not queued (it stays pending).
+
+        Raises:
+            OversizeRequest: its token estimate exceeds the token bucket's capacity; the
+                Calling is failed with the same error.
+            CallingStateError: the Calling is not pending (submitted or finished already).
+            ActorStopped: the executor is not running.
+        """
+        self._prepare(calling)
+        await self._room.acquire()
+        try:
+            self._check_accepting(calling)
+        except BaseException:
+            self._room.release()
+            raise
+        self._enqueue(calling)
+
+    def submit_nowait(self, calling: Calling) -> None:
+        """Queue ``calling`` without waiting.
+
+        Raises:
+            QueueFull: the queue has no room right now.
+            OversizeRequest, CallingStateError, ActorStopped: as for :meth:`submit`.
+        """
+        self._prepare(calling)
+        try:
+            self._room.acquire_nowait()
+        except trio.WouldBlock:
+            raise QueueFull(self.name, self._queue_capacity) from None
+        self._enqueue(calling)
+
+    async def call(self, calling: Calling) -> Any:
+        """Submit ``calling`` and wait for its outcome, cancelling it with the caller.
+
+        If the caller is cancelled, the Calling is cancelled too, and by the time
+        ``Cancelled`` propagates its slot is free and its tokens are settled.
+
+        Raises:
+            the errors of :meth:`submit` and of :meth:`Calling.wait`.
+        """
+        await self.submit(calling)
+        try:
+            await calling.wait_finished()
+        except trio.Cancelled:
+            if not calling.finished:
+                calling.cancel()
+                with trio.CancelScope(shield=True):
+                    await calling.wait_finished()
+            raise
+        return calling.outcome()
+
+    def cancel_calling(self, calling: Calling) -> None:
+        """Cancel one of this executor's Callings (``Calling.cancel`` lands here)."""
+        if calling in self._queued:
+            del self._queued[calling]
+            calling.attach(None)
+            calling.cancel()
+            self._published_cancel(calling)
+        elif calling.scope is not None:
+            calling.scope.cancel()
+
+    def _prepare(self, calling: Calling) -> None:
+        self._check_accepting(calling)
+        if self._tokens is not None and calling.estimated_tokens <= 0:
+            calling.estimated_tokens = self._estimate(calling.payload)
+        capacity = self._tokens.capacity if isinstance(self._tokens, TokenBucket) else math.inf
+        if calling.estimated_tokens > capacity:
+            error = OversizeRequest(calling.estimated_tokens, capacity)
+            calling.fail(error)
+            if self._broadcast is not None:
+                self._publish(
+                    CallingFailed(executor=self.name, calling_id=calling.id, error=repr(error))
+                )
+            raise error
+
+    def _check_accepting(self, calling: Calling) -> None:
+        if calling.status is not CallingStatus.PENDING:
+            raise CallingStateError(
+                f"calling {calling.id} is {calling.status.value}; only a pending calling "
+                "can be submitted (create a new Calling to call again)",
+                calling_id=calling.id,
+            )
+        if not self.ref.is_alive:
+            raise ActorStopped(self.name)
+
+    def _enqueue(self, calling: Calling) -> None:
+        calling.mark_queued()
+        calling.attach(self)
+        if calling.timeout is not None:
+            assert calling.queued_at is not None
+            calling.deadline = calling.queued_at + calling.timeout
+            self._deadline_seq += 1
+            heapq.heappush(self._deadlines, (calling.deadline, self._deadline_seq, calling))
+            if self._deadlines[0][2] is calling:
+                self._deadline_changed.set()
+        self._queued[calling] = None
+        if self._broadcast is not None:
+            self._publish(
+                CallingQueued(executor=self.name, calling_id=calling.id, queued=len(self._queued))
+            )
+        self.ref.tell_nowait(calling)  # cannot be full: _room holds the same bound
+
+    # -- the actor ----------------------------------------------------------------------
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[ActorRef[Calling]] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run until stopped (graceful: queued Callings still run) or cancelled (aborts)."""
+        self._room = trio.Semaphore(self._queue_capacity)
+        self._deadlines.clear()
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                timer = trio.CancelScope()
+                nursery.start_soon(self._expire_queued, timer)
+                try:
+                    await super().run(task_status=task_status)
+                finally:
+                    timer.cancel()
+        finally:
+            self._nursery = None
+            leftovers = list(self._queued)
+            self._queued.clear()
+            for calling in leftovers:
+                if not calling.finished:
+                    self._abort(calling, "the executor stopped before admitting it")
+
+    async def handle(self, message: Calling) -> None:
+        """Admit one Calling (the actor loop calls this in FIFO order)."""
+        calling = message
+        if calling.status is CallingStatus.PENDING:
+            # Sent with ref.tell instead of submit: no queue room was taken for it.
+            calling.fail(
+                CallingStateError(
+                    f"calling {calling.id} reached executor {self.name!r} without submit(); "
+                    "use Executor.submit or Executor.call",
+                    calling_id=calling.id,
+                )
+            )
+            return
+        self._room.release()
+        self._queued.pop(calling, None)
+        if calling.finished:
+            return  # cancelled or timed out while queued
+        await self._admit(calling)
+
+    async def _admit(self, calling: Calling) -> None:
+        scope = trio.CancelScope(deadline=calling.deadline)
+        calling.scope = scope
+        slot: object | None = None
+        reserved = False
+        try:
+            with scope:
+                await self._wait_unpaused()
+                if self._slots is not None:
+                    borrower = object()
+                    await self._slots.acquire_on_behalf_of(borrower)
+                    slot = borrower  # held only once acquired
+                await self._reserve(calling.estimated_tokens)
+                reserved = True
+        except Exception as exc:  # OversizeRequest, or a shared limiter's failure
+            self._release_slot(slot)
+            self._fail(calling, exc)
+            return
+        except BaseException:
+            self._release_slot(slot)
+            self._abort(calling, "the executor stopped while admitting it")
+            raise
+        if scope.cancel_called:
+            # Cancelled or timed out, possibly at the very instant admission succeeded:
+            # give back what was taken so that the cancellation means "did not happen".
+            if reserved:
+                self._unreserve(calling.estimated_tokens)
+            self._release_slot(slot)
+            self._finish_unstarted(calling)
+            return
+        calling.mark_running()
+        run_scope = trio.CancelScope(deadline=calling.deadline)
+        calling.scope = run_scope
+        estimate = calling.estimated_tokens if self._tokens is not None else 0
+        self._in_flight += 1
+        self._tokens_in_flight += estimate
+        if self._broadcast is not None:
+            self._publish(
+                CallingStarted(
+                    executor=self.name,
+                    calling_id=calling.id,
+                    attempt=calling.attempts,
+                    estimated_tokens=calling.estimated_tokens,
+                )
+            )
+        assert self._nursery is not None
+        self._nursery.start_soon(self._dispatch, calling, run_scope, slot, estimate)
+
+    async def _dispatch(
+        self, calling: Calling, scope: trio.CancelScope, slot: object | None, estimate: int
+    ) -> None:
+        error: Exception | None = None
+        response: Any = None
+        try:
+            with scope:
+                try:
+                    response = await self._backend.execute(calling)
+                except Exception as exc:
+                    error = exc
+        except BaseException:
+            self._settle(calling, slot, estimate)
+            if not calling.finished:
+                self._abort(calling, "the executor stopped while it was running")
+            raise
+        self._settle(calling, slot, estimate)
+        if calling.finished:
+            return  # the backend finished it itself
+        if scope.cancelled_caught:
+            self._finish_unstarted(calling)
+        elif error is not None:
+            self._fail(calling, error)
+        else:
+            calling.complete(response)
+            if self._broadcast is not None:
+                started = calling.started_at if calling.started_at is not None else math.nan
+                self._publish(
+                    CallingCompleted(
+                        executor=self.name,
+                        calling_id=calling.id,
+                        duration=trio.current_time() - started,
+                        actual_tokens=calling.actual_tokens,
+                    )
+                )
+
+    # -- admission steps ----------------------------------------------------------------
+
+    async def _wait_unpaused(self) -> None:
+        # A pause only ever grows, so re-sleeping to its new end is all a change needs.
+        while (until := self._paused_until) > trio.current_time():
+            with trio.move_on_at(until):
+                await trio.sleep_forever()
+
+    async def _reserve(self, tokens: int) -> None:
+        """Take one request and ``tokens`` together; on ``Cancelled`` nothing is held."""
+        requests, bucket = self._requests, self._tokens
+        if bucket is None or tokens <= 0:
+            if requests is not None:
+                await requests.acquire(1)
+            return
+        if requests is None:
+            await bucket.acquire(tokens)
+            return
+        # Wait for one, then try the other without waiting; if it is short, give the
+        # first back and wait for the other instead. Holding one while waiting for the
+        # other would let that one's bucket refill behind our back and burst later.
+        while True:
+            await bucket.acquire(tokens)
+            if requests.try_acquire(1):
+                return
+            bucket.refund(tokens)
+            await requests.acquire(1)
+            if bucket.try_acquire(tokens):
+                return
+            requests.refund(1)
+
+    def _unreserve(self, tokens: int) -> None:
+        if self._requests is not None:
+            self._requests.refund(1)
+        if self._tokens is not None and tokens > 0:
+            self._tokens.refund(tokens)
+
+    def _release_slot(self, slot: object | None) -> None:
+        if slot is not None and self._slots is not None:
+            self._slots.release_on_behalf_of(slot)
+
+    def _settle(self, calling: Calling, slot: object | None, estimate: int) -> None:
+        self._release_slot(slot)
+        self._in_flight -= 1
+        self._tokens_in_flight -= estimate
+        actual = calling.actual_tokens
+        if self._tokens is not None and actual is not None:
+            difference = actual - estimate
+            if difference < 0:
+                self._tokens.refund(-difference)
+            elif difference > 0:
+                self._tokens.debit(difference)
+
+    # -- terminal transitions -----------------------------------------------------------
+
+    def _finish_unstarted(self, calling: Calling) -> None:
+        """Finish a Calling whose scope was cancelled: by its deadline or by a cancel."""
+        if calling.timeout is not None and trio.current_time() >= calling.deadline:
+            self._time_out(calling)
+            return
+        calling.attach(None)
+        calling.cancel()
+        self._published_cancel(calling)
+
+    def _published_cancel(self, calling: Calling) -> None:
+        if self._broadcast is not None:
+            self._publish(CallingCancelled(executor=self.name, calling_id=calling.id))
+
+    def _time_out(self, calling: Calling) -> None:
+        assert calling.timeout is not None
+        calling.fail(CallingTimeoutError(calling.id, calling.timeout))
+        if self._broadcast is not None:
+            self._publish(
+                CallingTimedOut(executor=self.name, calling_id=calling.id, timeout=calling.timeout)
+            )
+
+    def _fail(self, calling: Calling, error: BaseException) -> None:
+        calling.fail(error)
+        if self._broadcast is not None:
+            self._publish(
+                CallingFailed(executor=self.name, calling_id=calling.id, error=repr(error))
+            )
+
+    def _abort(self, calling: Calling, reason: str) -> None:
+        calling.abort(reason)
+        if self._broadcast is not None:
+            self._publish(CallingAborted(executor=self.name, calling_id=calling.id))
+
+    def _publish(self, event: LifecycleEvent) -> None:
+        broadcast = self._broadcast
+        if broadcast is not None and not broadcast.closed:
+            broadcast.publish(event)
+
+    async def _expire_queued(self, scope: trio.CancelScope) -> None:
+        """Time out queued Callings at their deadline, even while admission is blocked."""
+        deadlines = self._deadlines
+        with scope:
+            while True:
+                now = trio.current_time()
+                while deadlines and deadlines[0][0] <= now:
+                    _, _, calling = heapq.heappop(deadlines)
+                    if calling in self._queued:  # not yet taken for admission
+                        del self._queued[calling]
+                        self._time_out(calling)
+                self._deadline_changed = trio.Event()
+                with trio.move_on_at(deadlines[0][0] if deadlines else math.inf):
+                    await self._deadline_changed.wait()
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _limiter(limit: float | Limiter | None, period: float, unit: str) -> Limiter | None:
+    if limit is None:
+        return None
+    if isinstance(limit, Limiter):
+        return limit
+    if not (_is_number(limit) and 0 < limit < math.inf):
+        raise ConfigError(
+            f"limit_{unit} must be a positive number per capacity_refresh_time, a Limiter "
+            f"or None, got {limit!r}",
+            field=f"limit_{unit}",
+        )
+    return TokenBucket(limit, period, unit="requests" if unit == "requests" else "tokens")
