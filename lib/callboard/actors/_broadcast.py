@@ -120,15 +120,21 @@ class Subscription(Generic[T]):
 
     def __init__(self, broadcast: Broadcast[T], buffer_size: int) -> None:
         self._broadcast = broadcast
-        self._buffer: deque[T] = deque()
+        # maxlen makes append drop the oldest event itself; _push only counts the drop.
+        self._buffer: deque[T] = deque(maxlen=buffer_size)
         self._capacity = buffer_size
         self._missed = 0
+        self._reported = 0
         self._ended = False
+        self._waiting = False
         self._lot = trio.lowlevel.ParkingLot()
         self.received = 0
         """Events handed to this subscriber's reader so far."""
-        self.missed_total = 0
-        """Events dropped from this subscriber's buffer so far."""
+
+    @property
+    def missed_total(self) -> int:
+        """Events dropped from this subscriber's buffer so far (reported or not)."""
+        return self._reported + self._missed
 
     @property
     def buffer_size(self) -> int:
@@ -140,18 +146,15 @@ class Subscription(Generic[T]):
 
     def _push(self, event: T) -> None:
         buffer = self._buffer
-        if len(buffer) >= self._capacity:
-            buffer.popleft()
+        if len(buffer) == self._capacity:
             self._missed += 1
-            self.missed_total += 1
         buffer.append(event)
-        if self._lot:
+        if self._waiting:
             self._lot.unpark_all()
 
     def _end(self) -> None:
         self._ended = True
-        if self._lot:
-            self._lot.unpark_all()
+        self._lot.unpark_all()
 
     def receive_nowait(self) -> T:
         """Return the next event without waiting.
@@ -164,6 +167,7 @@ class Subscription(Generic[T]):
         """
         if self._missed:
             missed, self._missed = self._missed, 0
+            self._reported += missed
             raise Lagged(missed)
         if self._buffer:
             self.received += 1
@@ -183,7 +187,11 @@ class Subscription(Generic[T]):
             try:
                 event = self.receive_nowait()
             except trio.WouldBlock:
-                await self._lot.park()
+                self._waiting = True
+                try:
+                    await self._lot.park()
+                finally:
+                    self._waiting = bool(self._lot)
                 continue
             except Lagged:
                 # No schedule point here: a reader that catches this and reads again at
@@ -208,6 +216,7 @@ class Subscription(Generic[T]):
         """Unsubscribe: drop the buffer and end iteration. Idempotent."""
         self._broadcast._detach(self)  # pyright: ignore[reportPrivateUsage]
         self._buffer.clear()
+        self._reported += self._missed
         self._missed = 0
         self._end()
 
