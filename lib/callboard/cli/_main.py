@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from .._version import __version__
+from . import _fake_provider
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``callboard: error: ...`` and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="callboard",
         description="A Trio-native actor runtime for calling AI model APIs and tools at scale.",
     )
     parser.add_argument("--version", action="version", version=f"callboard {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _fake_provider.add_parser(commands)
     return parser
 
 
@@ -26,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return 0  # pragma: no cover - every subcommand returns on its own
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

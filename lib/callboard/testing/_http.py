@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterable
+from http import HTTPStatus
 
 import attrs
 import h11
@@ -18,6 +19,7 @@ import trio
 __all__ = ["Connection", "ConnectionDone", "HttpRequest", "ProtocolError"]
 
 _RECEIVE_SIZE = 65536
+_REASONS = {status.value: status.phrase.encode() for status in HTTPStatus} | {529: b"Overloaded"}
 
 Headers = Iterable[tuple[str, str]]
 
@@ -117,7 +119,9 @@ class Connection:
         return self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE
 
     def _head(self, status: int, headers: Headers) -> bytes:
-        return self._h11.send(h11.Response(status_code=status, headers=list(headers))) or b""
+        reason = _REASONS.get(status, b"")
+        response = h11.Response(status_code=status, headers=list(headers), reason=reason)
+        return self._h11.send(response) or b""
 
     async def send_body(self, status: int, headers: Headers, data: bytes) -> None:
         """A complete response with a ``content-length``."""

@@ -204,10 +204,11 @@ class FakeProvider:
         # The caller's exception is re-raised outside the nursery so it is not wrapped in
         # an ExceptionGroup: leaving the ``async with`` behaves as if no nursery existed.
         error: BaseException | None = None
+        # Bind before the nursery exists, so "address in use" is a plain OSError.
+        listeners = await trio.open_tcp_listeners(self._port, host=self._host)
+        self._port = listeners[0].socket.getsockname()[1]
+        self._started_at = trio.current_time()
         async with trio.open_nursery() as nursery:
-            listeners = await trio.open_tcp_listeners(self._port, host=self._host)
-            self._port = listeners[0].socket.getsockname()[1]
-            self._started_at = trio.current_time()
             await nursery.start(trio.serve_listeners, self._serve_connection, listeners)
             try:
                 yield

@@ -1,0 +1,132 @@
+"""``callboard fake-provider``: run the fake provider as a standalone server until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import trio
+
+from ..errors import ConfigError
+from ..testing import FakeProvider, Fault, Latency, RouteFaults
+
+__all__ = ["add_parser", "run"]
+
+_FAULTS = {
+    "reset": Fault.reset(),
+    "stall": Fault.stall(),
+    "malformed_json": Fault.malformed_json(),
+    "html_502": Fault.html_502(),
+    "truncated_sse": Fault.truncated_sse(),
+    "sse_error": Fault.sse_error(),
+    "429": Fault.rate_limited(),
+}
+
+
+def _fault(text: str) -> tuple[Fault, float]:
+    """``KIND=RATE`` where KIND is an HTTP status (500, 503, 529, ...) or a fault name."""
+    kind, sep, rate_text = text.partition("=")
+    try:
+        rate = float(rate_text)
+    except ValueError:
+        rate = -1.0
+    if not sep or not 0 <= rate <= 1:
+        raise argparse.ArgumentTypeError(f"expected KIND=RATE with RATE in [0, 1], got {text!r}")
+    if kind in _FAULTS:
+        return _FAULTS[kind], rate
+    if kind.isdigit() and 500 <= int(kind) <= 599:
+        return Fault.error(int(kind)), rate
+    names = ", ".join(sorted(_FAULTS))
+    raise argparse.ArgumentTypeError(f"unknown fault {kind!r}: use a 5xx status or one of {names}")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def add_parser(commands: argparse._SubParsersAction[Any]) -> None:  # pyright: ignore[reportPrivateUsage]
+    """Register the ``fake-provider`` subcommand."""
+    parser = commands.add_parser(
+        "fake-provider",
+        help="serve fake OpenAI and Anthropic APIs on loopback until Ctrl-C",
+        description="Serve fake OpenAI and Anthropic APIs (see docs/testing.md) until Ctrl-C.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
+    parser.add_argument(
+        "--key",
+        action="append",
+        dest="keys",
+        metavar="KEY",
+        help="an accepted API key (repeat for several; default test-key)",
+    )
+    parser.add_argument("--rpm", type=int, help="requests per minute per key")
+    parser.add_argument("--tpm", type=int, help="tokens per minute per key")
+    parser.add_argument("--latency", type=_seconds, default=0.0, help="seconds before replies")
+    parser.add_argument(
+        "--jitter", type=_seconds, default=0.0, help="extra uniform random latency, seconds"
+    )
+    parser.add_argument(
+        "--chunk-delay", type=_seconds, default=0.0, help="seconds between streamed events"
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        type=_fault,
+        default=[],
+        metavar="KIND=RATE",
+        help="random fault on every route, e.g. 529=0.1 or reset=0.05 (repeatable)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fault draws")
+    parser.set_defaults(handler=run)
+
+
+async def _serve(provider: FakeProvider) -> None:
+    async with provider as fp:
+        print(f"fake provider listening on {fp.base_url} (Ctrl-C to stop)", flush=True)
+        await trio.sleep_forever()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C; returns the exit code."""
+    try:
+        provider = FakeProvider(
+            keys=args.keys or ("test-key",),
+            rpm=args.rpm,
+            tpm=args.tpm,
+            latency=Latency(base=args.latency, jitter=args.jitter, per_chunk=args.chunk_delay),
+            faults={"*": RouteFaults(rates=dict(args.fault))} if args.fault else None,
+            seed=args.seed,
+            host=args.host,
+            port=args.port,
+            # Anchor the provider's trio clock to the real date so Date headers look right.
+            epoch=datetime.now(UTC),
+        )
+    except ConfigError as exc:
+        print(f"callboard fake-provider: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        trio.run(_serve, provider)
+    except KeyboardInterrupt:
+        return 0
+    except BaseExceptionGroup as group:
+        interrupted, rest = group.split(KeyboardInterrupt)
+        if interrupted is not None and rest is None:
+            return 0
+        raise
+    except OSError as exc:
+        print(
+            f"callboard fake-provider: error: cannot listen on {args.host}:{args.port}: "
+            f"{exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0  # pragma: no cover - sleep_forever only ends by Ctrl-C
