@@ -255,3 +255,26 @@ async def test_on_start_failure_fails_nursery_start() -> None:
         with pytest.raises(RuntimeError, match="no connection"):
             await nursery.start(actor.run)
     assert not actor.ref.is_alive
+
+
+async def test_on_stop_runs_when_the_actor_is_cancelled(autojump_clock: object) -> None:
+    class Slow(Actor[int]):
+        def __init__(self) -> None:
+            super().__init__()
+            self.flushed = False
+
+        async def handle(self, message: int) -> None:
+            await trio.sleep_forever()
+
+        async def on_stop(self) -> None:
+            await trio.sleep(1)  # a checkpoint inside on_stop survives the cancellation
+            self.flushed = True
+
+    actor = Slow()
+    async with trio.open_nursery() as nursery:
+        ref = await nursery.start(actor.run)
+        ref.tell_nowait(1)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.cancel_scope.cancel()
+    assert actor.flushed
+    assert not ref.is_alive

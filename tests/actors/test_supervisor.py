@@ -461,3 +461,39 @@ def test_invalid_child_spec(kwargs: dict[str, Any], field: str, fragment: str) -
 def test_invalid_supervisor_config(kwargs: dict[str, Any], error: type, fragment: str) -> None:
     with pytest.raises(error, match=fragment):
         Supervisor(**kwargs)
+
+
+async def test_cancelling_a_tree_fails_queued_asks_and_half_delivers_nothing() -> None:
+    class Slow(Actor[int]):
+        def __init__(self) -> None:
+            super().__init__(name="slow")
+            self.completed: list[int] = []
+            self.release = trio.Event()
+
+        async def handle(self, message: int) -> int:
+            await self.release.wait()
+            self.completed.append(message)
+            return message
+
+    slow = Slow()
+    supervisor = Supervisor([ChildSpec("slow", slow.run)])
+    outcomes: dict[int, str] = {}
+
+    async def asker(i: int) -> None:
+        try:
+            outcomes[i] = f"reply {await slow.ref.ask(i)}"
+        except Exception as exc:
+            outcomes[i] = type(exc).__name__
+
+    async with trio.open_nursery() as askers:
+        with trio.CancelScope() as tree_scope:
+            async with trio.open_nursery() as tree:
+                await tree.start(supervisor.run)
+                for i in range(3):
+                    askers.start_soon(asker, i)
+                await settle()  # 0 is being handled, 1 and 2 wait in the mailbox
+                tree_scope.cancel()
+    # nothing was handled to completion, and every asker woke with a typed answer
+    assert slow.completed == []
+    assert outcomes == {0: "ActorStopped", 1: "ActorStopped", 2: "ActorStopped"}
+    assert not supervisor.is_running
