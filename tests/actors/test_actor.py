@@ -278,3 +278,26 @@ async def test_on_stop_runs_when_the_actor_is_cancelled(autojump_clock: object) 
         nursery.cancel_scope.cancel()
     assert actor.flushed
     assert not ref.is_alive
+
+
+async def test_stop_wakes_a_sender_blocked_on_a_full_mailbox() -> None:
+    actor = Recorder(mailbox_size=0)
+    outcome: list[str] = []
+
+    async def sender(ref: ActorRef[object]) -> None:
+        try:
+            await ref.tell("late")
+            outcome.append("sent")
+        except ActorStopped:
+            outcome.append("stopped")
+
+    async with trio.open_nursery() as nursery:
+        ref = await nursery.start(actor.run)
+        await ref.tell("gate")
+        nursery.start_soon(sender, ref)
+        await trio.testing.wait_all_tasks_blocked()
+        ref.stop()
+        await trio.testing.wait_all_tasks_blocked()
+        assert outcome == ["stopped"]
+        actor.gate.set()
+    assert actor.handled == ["gate"]
