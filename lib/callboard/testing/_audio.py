@@ -36,6 +36,8 @@ def speech(data: bytes, context: RouteContext) -> Prepared:
     body = parse_json(data)
     check_model(body, context)
     text: str = field(body, "input", str, required=True)
+    if len(text) > 4096:
+        raise BadRequest(400, "'input' must be at most 4096 characters.", param="input")
     field(body, "voice", str, required=True)
     response_format: str = field(body, "response_format", str, default="mp3")
     if response_format not in _AUDIO_TYPES:

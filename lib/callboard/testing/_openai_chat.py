@@ -43,7 +43,7 @@ def chat_completions(data: bytes, context: RouteContext) -> Prepared:
         body, "max_tokens", DEFAULT_MAX_TOKENS
     )
     assert max_tokens is not None
-    n = positive_int(body, "n", 1) or 1
+    n = positive_int(body, "n", 1, maximum=128) or 1
 
     prompt = estimate_prompt_tokens("", [m.get("content") for m in messages])
     last_user = next((m for m in reversed(messages) if m["role"] == "user"), messages[-1])

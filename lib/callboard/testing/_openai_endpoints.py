@@ -61,7 +61,9 @@ def embeddings(data: bytes, context: RouteContext) -> Prepared:
     body = parse_json(data)
     model = check_model(body, context)
     texts = _texts(body, "input")
-    dimensions = positive_int(body, "dimensions", _DIMENSIONS.get(model, _DEFAULT_DIMENSIONS))
+    dimensions = positive_int(
+        body, "dimensions", _DIMENSIONS.get(model, _DEFAULT_DIMENSIONS), maximum=8192
+    )
     assert dimensions is not None
     encoding: str = field(body, "encoding_format", str, default="float")
     if encoding not in ("float", "base64"):
@@ -112,7 +114,7 @@ def images(data: bytes, context: RouteContext) -> Prepared:
     model: str = field(body, "model", str, default="dall-e-2")
     if model not in context.models:
         check_model(body, context)
-    n = positive_int(body, "n", 1) or 1
+    n = positive_int(body, "n", 1, maximum=10) or 1
     response_format: str = field(body, "response_format", str, default="b64_json")
     encoded = base64.b64encode(PNG_1X1).decode()
     item: dict[str, Any] = (

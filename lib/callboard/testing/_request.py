@@ -59,11 +59,15 @@ def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
 
-def positive_int(body: dict[str, Any], name: str, default: int | None) -> int | None:
-    """An optional integer field that must be >= 1."""
+def positive_int(
+    body: dict[str, Any], name: str, default: int | None, *, maximum: int | None = None
+) -> int | None:
+    """An optional integer field in ``1..maximum`` (the caps keep replies small)."""
     value: int | None = field(body, name, int, default=default)
     if value is not None and value < 1:
         raise BadRequest(400, f"'{name}' must be at least 1, got {value}.", param=name)
+    if value is not None and maximum is not None and value > maximum:
+        raise BadRequest(400, f"'{name}' must be at most {maximum}, got {value}.", param=name)
     return value
 
 
