@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import collections
-import random
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -14,6 +12,8 @@ import trio
 
 from ..errors import ConfigError
 from . import _clock
+from ._auth import authenticate
+from ._fault_plan import FaultPlan
 from ._faults import Fault, FaultKind, Latency, RouteFaults
 from ._http import Connection, ConnectionDone, HttpRequest, ProtocolError
 from ._ratelimit import Admission, KeyLimits, Rejection
@@ -111,11 +111,7 @@ class FakeProvider:
         self._tpm = _check_limit("tpm", tpm)
         if not isinstance(latency, Latency):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ConfigError("FakeProvider latency must be a Latency", field="latency")
-        self._latency = latency
-        self._faults = dict(faults or {})
-        for path in self._faults:
-            self._check_route(path, "faults")
-        self._seed = seed
+        self._plan = FaultPlan(faults or {}, latency, seed)
         self._models = DEFAULT_MODELS if models is None else frozenset(models)
         if not 0 <= port <= 65535:
             raise ConfigError(f"FakeProvider port must be in 0..65535, got {port}", field="port")
@@ -123,8 +119,6 @@ class FakeProvider:
             raise ConfigError("FakeProvider epoch must be timezone-aware", field="epoch")
         self._host, self._port, self._epoch = host, port, epoch
         self._max_body_bytes = max_body_bytes
-        self._rngs: dict[str, random.Random] = {}
-        self._scripts: dict[str, collections.deque[Fault | None]] = {}
         self._limits: dict[str, KeyLimits] = {}
         self._requests: list[RecordedRequest] = []
         self._stats = FakeProviderStats()
@@ -166,8 +160,7 @@ class FakeProvider:
         Raises:
             ConfigError: ``route`` is not a served path or ``"*"``.
         """
-        self._check_route(route, "route")
-        self._scripts.setdefault(route, collections.deque()).extend(faults)
+        self._plan.script(route, faults)
 
     async def wait_received(self, count: int) -> None:
         """Wait until the provider has received ``count`` requests in total."""
@@ -220,14 +213,6 @@ class FakeProvider:
             raise error
 
     # -- serving -----------------------------------------------------------------------
-
-    def _check_route(self, route: str, name: str) -> None:
-        if route != "*" and route not in ROUTES:
-            raise ConfigError(
-                f"FakeProvider {name} {route!r} is not a served path; use '*' or one of "
-                f"{sorted(ROUTES)}",
-                field=name,
-            )
 
     def _now(self) -> tuple[float, datetime]:
         now = trio.current_time()
@@ -284,60 +269,6 @@ class FakeProvider:
     def _bump(self, **changes: int | float | None) -> None:
         self._stats = attrs.evolve(self._stats, **changes)  # pyright: ignore[reportArgumentType]
 
-    def _authenticate(
-        self, route: Route | None, request: HttpRequest
-    ) -> tuple[str | None, Body | None]:
-        family: Family = route.family if route else "openai"
-        if family == "anthropic":
-            key = request.header("x-api-key")
-            if key is None:
-                auth = request.header("authorization") or ""
-                key = auth[7:] if auth.lower().startswith("bearer ") else None
-            if key is None:
-                return None, error_reply(family, 401, "x-api-key header is required")
-            if key not in self._keys:
-                return None, error_reply(family, 401, "invalid x-api-key")
-            if request.header("anthropic-version") is None:
-                return key, error_reply(family, 400, "anthropic-version: header is required")
-            return key, None
-        auth = request.header("authorization") or ""
-        if not auth.lower().startswith("bearer ") or not auth[7:].strip():
-            return None, error_reply(
-                family,
-                401,
-                "You didn't provide an API key. You need to provide your API key in an "
-                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-            )
-        key = auth[7:].strip()
-        if key not in self._keys:
-            return None, error_reply(
-                family, 401, "Incorrect API key provided.", code="invalid_api_key"
-            )
-        return key, None
-
-    def _next_fault(self, path: str) -> Fault | None:
-        for name in (path, "*"):
-            queue = self._scripts.get(name)
-            if queue:
-                return queue.popleft()
-        config = self._faults.get(path) or self._faults.get("*")
-        return config.draw(self._rng(path)) if config else None
-
-    def _rng(self, path: str) -> random.Random:
-        if path not in self._rngs:
-            self._rngs[path] = random.Random(f"{self._seed}:{path}")
-        return self._rngs[path]
-
-    def _route_latency(self, path: str) -> float:
-        config = self._faults.get(path) or self._faults.get("*")
-        latency = config.latency if config and config.latency else self._latency
-        return latency.draw(self._rng(path))
-
-    def _per_chunk(self, path: str) -> float:
-        config = self._faults.get(path) or self._faults.get("*")
-        latency = config.latency if config and config.latency else self._latency
-        return latency.per_chunk
-
     def _key_limits(self, key: str) -> KeyLimits:
         if key not in self._limits:
             self._limits[key] = KeyLimits(self._rpm, self._tpm, trio.current_time())
@@ -373,7 +304,8 @@ class FakeProvider:
 
     async def _exchange(self, connection: Connection, request: HttpRequest) -> None:
         route = ROUTES.get(request.path)
-        key, auth_error = self._authenticate(route, request)
+        family: Family = route.family if route else "openai"
+        key, auth_error = authenticate(family, request, self._keys)
         record = self._record(request, key)
         self._in_flight += 1
         if self._in_flight > self._stats.peak_concurrent:
@@ -421,13 +353,13 @@ class FakeProvider:
             await self._send(connection, record, body, family, key, request_id)
             return
 
-        fault = self._next_fault(route.path)
+        fault = self._plan.next_fault(route.path)
         if fault is not None and fault.stream_only and not isinstance(prepared.reply, Sse):
             fault = None
         record.fault = fault
         if fault is not None:
             self._bump(faulted=self._stats.faulted + 1)
-        delay = self._route_latency(route.path)
+        delay = self._plan.delay(route.path)
 
         if fault is not None and fault.kind is FaultKind.STALL:
             with trio.move_on_after(fault.seconds if fault.seconds is not None else float("inf")):
@@ -563,7 +495,7 @@ class FakeProvider:
             frames = [*frames[:middle], reply.error_frame]
         elif kind is FaultKind.RESET:
             frames = frames[:middle]
-        pause = self._per_chunk(route.path)
+        pause = self._plan.per_chunk(route.path)
         await connection.start_stream(200, headers)
         for index, frame in enumerate(frames):
             if index and pause:
