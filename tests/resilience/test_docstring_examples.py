@@ -1,0 +1,18 @@
+"""The examples in the resilience layer's docstrings run and print what they claim."""
+
+from __future__ import annotations
+
+import doctest
+import types
+
+import pytest
+
+from callboard.resilience import _circuit, _classify, _retry
+from callboard.services import _normalized
+
+
+@pytest.mark.parametrize("module", [_circuit, _classify, _retry, _normalized])
+def test_docstring_examples(module: types.ModuleType) -> None:
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
