@@ -1,1 +1,52 @@
-"""providers layer of callboard (see DESIGN.md)."""
+"""Providers as data: one spec per provider, plus the two wire dialects that read them.
+
+``get_provider(name)`` returns a :class:`ProviderSpec`; ``build_request`` turns a payload
+into a :class:`ProviderRequest`; ``parse_response`` and ``stream_decoder`` turn the answer
+into a :class:`~callboard.services.NormalizedResponse`. Nothing here opens a socket.
+"""
+
+from __future__ import annotations
+
+from ._anthropic import AnthropicStreamDecoder as AnthropicStreamDecoder
+from ._catalog import PROVIDERS as PROVIDERS
+from ._catalog import get_provider as get_provider
+from ._catalog import known_providers as known_providers
+from ._errors import MissingApiKey as MissingApiKey
+from ._errors import PayloadError as PayloadError
+from ._errors import UnknownProvider as UnknownProvider
+from ._errors import UnsupportedModelType as UnsupportedModelType
+from ._openai import OpenAIStreamDecoder as OpenAIStreamDecoder
+from ._request import ProviderRequest as ProviderRequest
+from ._request import build_request as build_request
+from ._request import parse_response as parse_response
+from ._request import rate_limit_state as rate_limit_state
+from ._request import stream_decoder as stream_decoder
+from ._spec import AuthStyle as AuthStyle
+from ._spec import Dialect as Dialect
+from ._spec import ModelType as ModelType
+from ._spec import ProviderSpec as ProviderSpec
+from ._spec import RateLimitDialect as RateLimitDialect
+from ._stream import StreamDecoder as StreamDecoder
+
+__all__ = [
+    "PROVIDERS",
+    "AnthropicStreamDecoder",
+    "AuthStyle",
+    "Dialect",
+    "MissingApiKey",
+    "ModelType",
+    "OpenAIStreamDecoder",
+    "PayloadError",
+    "ProviderRequest",
+    "ProviderSpec",
+    "RateLimitDialect",
+    "StreamDecoder",
+    "UnknownProvider",
+    "UnsupportedModelType",
+    "build_request",
+    "get_provider",
+    "known_providers",
+    "parse_response",
+    "rate_limit_state",
+    "stream_decoder",
+]

@@ -1,0 +1,287 @@
+"""Turn a payload into a request for a provider, and its answer into the normalized shape.
+
+Pure functions over a :class:`ProviderSpec`: no sockets here. The Endpoint actor sends
+the :class:`ProviderRequest` with its HTTP client and hands the status, headers and body
+back to :func:`parse_response` (or the stream's events to a :class:`StreamDecoder`).
+
+The API key goes into ``auth_headers`` and nowhere else; that field is left out of the
+request's repr, and extra headers that would carry credentials are refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import attrs
+
+from callboard.errors import ConfigError
+from callboard.resilience import InvalidResponse, error_from_response
+from callboard.services._normalized import NormalizedResponse
+
+from ._anthropic import AnthropicStreamDecoder, anthropic_body, parse_anthropic
+from ._body import want_map
+from ._errors import MissingApiKey, PayloadError
+from ._openai import OpenAIStreamDecoder, build_multipart, openai_chat_body, parse_openai
+from ._spec import AuthStyle, Dialect, ModelType, ProviderSpec, RateLimitDialect
+from ._stream import StreamDecoder
+
+__all__ = [
+    "ProviderRequest",
+    "build_request",
+    "parse_response",
+    "rate_limit_state",
+    "stream_decoder",
+]
+
+_CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "x-api-key", "api-key", "proxy-authorization", "x-goog-api-key"}
+)
+
+_RATE_LIMIT_PREFIXES: dict[RateLimitDialect, tuple[str, ...]] = {
+    RateLimitDialect.OPENAI: ("x-ratelimit-",),
+    RateLimitDialect.ANTHROPIC: ("anthropic-ratelimit-",),
+    RateLimitDialect.NONE: (),
+}
+
+
+def _readonly(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class ProviderRequest:
+    """One HTTP request, ready for a client to send.
+
+    Exactly one of ``json`` and ``files`` is set (``data`` goes with ``files`` as
+    multipart form fields).
+
+    Attributes:
+        method: the HTTP method.
+        url: the full URL.
+        headers: non-secret headers (accept, version, idempotency key, extras).
+        auth_headers: the credential header(s); left out of repr.
+        json: the JSON body.
+        data: multipart form fields.
+        files: multipart files as ``name -> (filename, content, content_type)``.
+        stream: whether the response is a server-sent event stream.
+        model_type: what kind of call this is (decides how to read the answer).
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = attrs.field(converter=_readonly)
+    auth_headers: Mapping[str, str] = attrs.field(converter=_readonly, repr=False)
+    json: Mapping[str, object] | None = None
+    data: Mapping[str, str | list[str]] | None = None
+    files: Mapping[str, tuple[str, bytes, str]] | None = attrs.field(default=None, repr=False)
+    stream: bool = False
+    model_type: ModelType = ModelType.CHAT
+
+    def all_headers(self) -> dict[str, str]:
+        """Every header to send, credentials included (do not log this)."""
+        return {**self.headers, **self.auth_headers}
+
+
+def _auth_headers(spec: ProviderSpec, api_key: str | None) -> dict[str, str]:
+    if spec.auth is AuthStyle.NONE:
+        return {}
+    if not api_key:
+        if spec.api_key_required:
+            where = f" (usually in the {spec.api_key_env} environment variable)"
+            raise MissingApiKey(
+                f"provider {spec.name!r} needs an API key{where if spec.api_key_env else ''}",
+                field="api_key",
+            )
+        return {}
+    if spec.auth is AuthStyle.X_API_KEY:
+        return {"x-api-key": api_key}
+    return {"authorization": f"Bearer {api_key}"}
+
+
+def build_request(
+    spec: ProviderSpec,
+    model_type: ModelType | str,
+    payload: Mapping[str, object],
+    *,
+    api_key: str | None = None,
+    stream: bool = False,
+    idempotency_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ProviderRequest:
+    """Build the request that asks ``spec``'s provider for ``payload``.
+
+    Args:
+        spec: the provider.
+        model_type: the kind of call (must be one the provider offers).
+        payload: the provider-native request fields (``model``, ``messages``, ...).
+        api_key: the resolved key; sent only in the auth header.
+        stream: ask for a server-sent event stream (chat only).
+        idempotency_key: sent as ``Idempotency-Key`` so retries are not duplicated.
+        headers: extra non-secret headers.
+
+    Raises:
+        UnsupportedModelType: the provider does not offer ``model_type``.
+        MissingApiKey: the provider needs a key and none was given.
+        ConfigError: ``headers`` tries to carry a credential.
+        PayloadError: the payload cannot become this kind of request.
+
+    Example:
+        >>> from callboard.providers import get_provider
+        >>> request = build_request(get_provider("openai"), "chat",
+        ...     {"model": "gpt-4o-mini", "messages": []}, api_key="sk-test-123456")
+        >>> request.url, "sk-test" in repr(request)
+        ('https://api.openai.com/v1/chat/completions', False)
+    """
+    url = spec.url_for(model_type)
+    kind = ModelType(model_type)
+    if stream and kind is not ModelType.CHAT:
+        raise PayloadError(f"streaming is supported for chat only, not {kind.value!r}")
+    extra = dict(headers or {})
+    for name in extra:
+        if name.lower() in _CREDENTIAL_HEADERS:
+            raise ConfigError(
+                f"header {name!r} carries a credential; pass the key as api_key instead",
+                field="headers",
+            )
+    plain: dict[str, str] = {
+        "accept": "text/event-stream" if stream else "application/json",
+        **spec.headers,
+        **{name.lower(): value for name, value in extra.items()},
+    }
+    if idempotency_key is not None:
+        plain["idempotency-key"] = idempotency_key
+    auth = _auth_headers(spec, api_key)
+    if kind is ModelType.SPEECH_TO_TEXT:
+        data, files = build_multipart({**spec.default_fields, **payload})
+        return ProviderRequest("POST", url, plain, auth, data=data, files=files, model_type=kind)
+    if kind is ModelType.TEXT_TO_SPEECH:
+        plain["accept"] = "*/*"
+    if spec.dialect is Dialect.ANTHROPIC:
+        body = anthropic_body(spec, payload, stream)
+    elif kind is ModelType.CHAT:
+        body = openai_chat_body(spec, payload, stream)
+    else:
+        body = {**spec.default_fields, **payload}
+    return ProviderRequest("POST", url, plain, auth, json=body, stream=stream, model_type=kind)
+
+
+def rate_limit_state(spec: ProviderSpec, headers: Mapping[str, str]) -> dict[str, str] | None:
+    """The provider's rate-limit headers (lower-cased), or ``None`` when it sent none.
+
+    Kept raw here; the limits layer parses the values (durations, RFC 3339 resets).
+    ``retry-after`` and ``retry-after-ms`` are included for every dialect.
+    """
+    prefixes = (*_RATE_LIMIT_PREFIXES[spec.rate_limit_dialect], "retry-after")
+    state = {
+        name.lower(): value for name, value in headers.items() if name.lower().startswith(prefixes)
+    }
+    return state or None
+
+
+def parse_response(
+    spec: ProviderSpec,
+    model_type: ModelType | str,
+    *,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    calling_id: str | None = None,
+    secret: str | None = None,
+) -> NormalizedResponse:
+    """Read a complete (non-streamed) response.
+
+    Args:
+        spec: the provider that answered.
+        model_type: the kind of call that was made.
+        status: the HTTP status.
+        headers: the response headers.
+        body: the raw body.
+        calling_id: carried on any error.
+        secret: the API key that was sent, scrubbed from error messages.
+
+    Returns:
+        The normalized response (``raw`` is the decoded JSON, or the bytes of audio).
+
+    Raises:
+        ProviderError: a typed error for a non-2xx status.
+        InvalidResponse: a 2xx body that is not what the model type returns.
+    """
+    kind = ModelType(model_type)
+    if not 200 <= status <= 299:
+        raise error_from_response(
+            status, headers, body, provider=spec.name, calling_id=calling_id, secret=secret
+        )
+    rate_limit = rate_limit_state(spec, headers)
+    content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "").lower()
+    try:
+        if kind is ModelType.TEXT_TO_SPEECH:
+            if "json" in content_type or "html" in content_type or not body:
+                raise InvalidResponse(f"expected audio, got {content_type or 'an empty body'}")
+            parsed = NormalizedResponse(raw=body)
+        elif kind is ModelType.SPEECH_TO_TEXT and "text/plain" in content_type:
+            parsed = NormalizedResponse(text=body.decode("utf-8", "replace"), raw=body)
+        else:
+            decoded = _decode_json(body, content_type)
+            if spec.dialect is Dialect.ANTHROPIC:
+                parsed = parse_anthropic(decoded)
+            else:
+                parsed = parse_openai(kind, decoded)
+    except InvalidResponse as error:
+        raise InvalidResponse(
+            f"{spec.name} returned HTTP {status} with an unreadable {kind.value} body: "
+            f"{error.message}",
+            status=status,
+            provider=spec.name,
+            calling_id=calling_id,
+        ) from None
+    return attrs.evolve(parsed, provider=spec.name, status_code=status, rate_limit=rate_limit)
+
+
+def _decode_json(body: bytes, content_type: str) -> Mapping[str, object]:
+    try:
+        decoded: object = json.loads(body)
+    except ValueError:
+        head = body[:200].lstrip().lower()
+        if "html" in content_type or head.startswith((b"<!doctype html", b"<html")):
+            raise InvalidResponse(
+                "an HTML page instead of JSON (a proxy or gateway error page)"
+            ) from None
+        raise InvalidResponse("the body is not JSON") from None
+    return want_map(decoded, "body")
+
+
+def stream_decoder(
+    spec: ProviderSpec,
+    *,
+    headers: Mapping[str, str] | None = None,
+    status: int = 200,
+    calling_id: str | None = None,
+) -> StreamDecoder:
+    """A fresh decoder for one streamed chat response from ``spec``'s provider.
+
+    Args:
+        spec: the provider streaming.
+        headers: the stream response's headers (for the final rate-limit state).
+        status: the stream response's status.
+        calling_id: carried on errors.
+
+    Example:
+        >>> from callboard.providers import get_provider
+        >>> decoder = stream_decoder(get_provider("openai"))
+        >>> [d.text for d in decoder.feed("message",
+        ...     '{"model": "m", "choices": [{"index": 0, "delta": {"content": "Hi"}}]}')]
+        ['Hi']
+        >>> _ = decoder.feed("message", "[DONE]")
+        >>> decoder.result().text
+        'Hi'
+    """
+    rate_limit = rate_limit_state(spec, headers or {})
+    if spec.dialect is Dialect.ANTHROPIC:
+        return AnthropicStreamDecoder(
+            provider=spec.name, calling_id=calling_id, status_code=status, rate_limit=rate_limit
+        )
+    return OpenAIStreamDecoder(
+        provider=spec.name, calling_id=calling_id, status_code=status, rate_limit=rate_limit
+    )
