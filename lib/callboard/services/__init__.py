@@ -31,6 +31,30 @@ from ._events import CallingStarted as CallingStarted
 from ._events import CallingTimedOut as CallingTimedOut
 from ._events import ExecutorPaused as ExecutorPaused
 from ._executor import Executor as Executor
+from ._hook_actor import HookActor as HookActor
+from ._hooks import Hook as Hook
+from ._hooks import HookFailed as HookFailed
+from ._hooks import HookOptions as HookOptions
+from ._hooks import HookPhase as HookPhase
+from ._hooks import HookRegistry as HookRegistry
+from ._hooks import ObserverFailed as ObserverFailed
+from ._hooks import ObserverLagged as ObserverLagged
+from ._hooks import StreamChunkReceived as StreamChunkReceived
+from ._imodel import iModel as iModel
+from ._model_errors import DuplicateModel as DuplicateModel
+from ._model_errors import HookAborted as HookAborted
+from ._model_errors import InvocationError as InvocationError
+from ._model_errors import ModelNotFound as ModelNotFound
+from ._model_errors import NotRestorable as NotRestorable
+from ._model_errors import ProviderUnavailable as ProviderUnavailable
+from ._model_errors import StreamChannelError as StreamChannelError
+from ._model_errors import ToolArgumentError as ToolArgumentError
+from ._model_errors import ToolError as ToolError
+from ._registry import ServiceRegistry as ServiceRegistry
+from ._serialize import ModelConfig as ModelConfig
+from ._serialize import converter as converter
+from ._stream import StreamChannel as StreamChannel
+from ._tool import Tool as Tool
 
 __all__ = [
     "Backend",
@@ -51,10 +75,34 @@ __all__ = [
     "CallingStatus",
     "CallingTimedOut",
     "CallingTimeoutError",
+    "DuplicateModel",
     "Executor",
     "ExecutorPaused",
+    "Hook",
+    "HookAborted",
+    "HookActor",
+    "HookFailed",
+    "HookOptions",
+    "HookPhase",
+    "HookRegistry",
+    "InvocationError",
+    "ModelConfig",
+    "ModelNotFound",
+    "NotRestorable",
+    "ObserverFailed",
+    "ObserverLagged",
+    "ProviderUnavailable",
     "QueueFull",
+    "ServiceRegistry",
     "ServicesError",
+    "StreamChannel",
+    "StreamChannelError",
+    "StreamChunkReceived",
     "TokenEstimator",
+    "Tool",
+    "ToolArgumentError",
+    "ToolError",
+    "converter",
     "estimate_tokens",
+    "iModel",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import uuid
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import trio
@@ -18,6 +18,9 @@ from ._errors import (
     CallingCancelledError,
     CallingStateError,
 )
+
+if TYPE_CHECKING:
+    from ._normalized import StreamDelta
 
 __all__ = ["Calling", "CallingOwner", "CallingStatus"]
 
@@ -88,6 +91,12 @@ class Calling:
         timeout: seconds for queueing plus running; ``None`` for no limit.
         streaming: whether the backend should stream the response.
         estimated_tokens: tokens to reserve; 0 lets the executor's estimator decide.
+        stream_sink: for a streaming call, where the backend sends each
+            :class:`~callboard.services.StreamDelta` as it arrives (``await
+            sink.send(delta)``; a full buffer slows the stream down, it never drops)
+            and still returns the final response from ``execute``. The Calling closes
+            the sink when it finishes, whichever way, so a reader sees the end of the
+            stream and then reads the outcome. ``None``: nobody listens.
 
     Example:
         >>> async def main():
@@ -102,6 +111,9 @@ class Calling:
     timeout: float | None = attrs.field(default=None, kw_only=True, validator=_check_timeout)
     streaming: bool = attrs.field(default=False, kw_only=True)
     estimated_tokens: int = attrs.field(default=0, kw_only=True)
+    stream_sink: trio.MemorySendChannel[StreamDelta] | None = attrs.field(
+        default=None, kw_only=True, repr=False
+    )
     id: str = attrs.field(factory=_new_id, kw_only=True)
     status: CallingStatus = attrs.field(default=CallingStatus.PENDING, init=False)
     attempts: int = attrs.field(default=0, init=False)
@@ -243,14 +255,17 @@ class Calling:
         self.error = CallingCancelledError(self.id)
         self._wake()
 
-    def abort(self, reason: str = "its actor stopped") -> None:
-        """Finish as aborted: the actor responsible for it stopped before it could finish.
+    def abort(
+        self, reason: str = "its actor stopped", *, error: CallingAbortedError | None = None
+    ) -> None:
+        """Finish as aborted: the actor responsible for it stopped before it could finish,
+        or a hook refused it (``error`` then says which, e.g. ``HookAborted``).
 
         Raises:
             CallingAlreadyFinished: the call had already finished.
         """
         self._finish(CallingStatus.ABORTED, "aborted")
-        self.error = CallingAbortedError(self.id, reason)
+        self.error = error if error is not None else CallingAbortedError(self.id, reason)
         self._wake()
 
     def _finish(self, status: CallingStatus, attempted: str) -> None:
@@ -260,6 +275,8 @@ class Calling:
         self.finished_at = trio.current_time()
         self.scope = None
         self._owner = None
+        if self.stream_sink is not None:
+            self.stream_sink.close()
 
     def _wake(self) -> None:
         if self._done is not None:
