@@ -50,6 +50,9 @@ from ._model_errors import ProviderUnavailable as ProviderUnavailable
 from ._model_errors import StreamChannelError as StreamChannelError
 from ._model_errors import ToolArgumentError as ToolArgumentError
 from ._model_errors import ToolError as ToolError
+from ._normalized import NormalizedResponse as NormalizedResponse
+from ._normalized import StreamDelta as StreamDelta
+from ._normalized import Usage as Usage
 from ._registry import ServiceRegistry as ServiceRegistry
 from ._serialize import ModelConfig as ModelConfig
 from ._serialize import converter as converter
@@ -88,6 +91,7 @@ __all__ = [
     "InvocationError",
     "ModelConfig",
     "ModelNotFound",
+    "NormalizedResponse",
     "NotRestorable",
     "ObserverFailed",
     "ObserverLagged",
@@ -98,10 +102,12 @@ __all__ = [
     "StreamChannel",
     "StreamChannelError",
     "StreamChunkReceived",
+    "StreamDelta",
     "TokenEstimator",
     "Tool",
     "ToolArgumentError",
     "ToolError",
+    "Usage",
     "converter",
     "estimate_tokens",
     "iModel",
