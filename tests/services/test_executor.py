@@ -340,3 +340,25 @@ async def test_graceful_stop_runs_what_was_queued(autojump_clock: trio.abc.Clock
 def test_rejects_bad_configuration(kwargs: dict[str, float]):
     with pytest.raises(ConfigError):
         Executor(NoopBackend(), **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_request_waiting_for_tokens_does_not_let_requests_burst(
+    autojump_clock: trio.abc.Clock,
+):
+    # B holds no request while it waits a full period for tokens; had it held one, the
+    # request bucket would refill behind it and B, C and D would all start at t=1.
+    backend = ScriptedBackend()
+    executor = Executor(
+        backend,
+        limit_requests=2,
+        limit_tokens=100,
+        capacity_refresh_time=1.0,
+        token_estimator=lambda payload: payload["tokens"],
+    )
+    callings = [Calling({"tokens": n}) for n in (100, 100, 0, 0)]
+    async with running(executor):
+        for calling in callings:
+            await executor.submit(calling)
+        for calling in callings:
+            await calling.wait()
+    assert [at for _, at in backend.started] == pytest.approx([0.0, 1.0, 1.0, 1.5])
