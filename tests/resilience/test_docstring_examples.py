@@ -13,6 +13,6 @@ from callboard.services import _normalized
 
 @pytest.mark.parametrize("module", [_circuit, _classify, _retry, _normalized])
 def test_docstring_examples(module: types.ModuleType) -> None:
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(module)
     assert result.attempted > 0
     assert result.failed == 0

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from typing import cast
 
 from callboard.resilience import InvalidResponse, error_from_type
-from callboard.services._normalized import NormalizedResponse, StreamDelta, ToolCall, ToolCallDelta
+from callboard.services._normalized import (
+    NormalizedResponse,
+    StreamDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 from ._body import Body, as_int, get_list, get_map, get_str, openai_usage, want_map
 from ._errors import PayloadError
@@ -102,7 +108,7 @@ def parse_openai(model_type: ModelType, body: Body) -> NormalizedResponse:
     return NormalizedResponse(usage=usage, model=model_name, raw=body)
 
 
-def _parse_chat(body: Body, model: str | None, usage: object) -> NormalizedResponse:
+def _parse_chat(body: Body, model: str | None, usage: Usage | None) -> NormalizedResponse:
     choices = get_list(body, "choices", "body")
     if not choices:
         raise InvalidResponse("the chat response has no choices")
@@ -115,7 +121,7 @@ def _parse_chat(body: Body, model: str | None, usage: object) -> NormalizedRespo
     return NormalizedResponse(
         text=_content_text(message.get("content")),
         tool_calls=calls,
-        usage=openai_usage(usage),
+        usage=usage,
         finish_reason=get_str(choice, "finish_reason", "body.choices[0]", optional=True),
         model=model,
         raw=body,
