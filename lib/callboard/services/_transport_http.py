@@ -1,0 +1,147 @@
+"""The ``http`` transport: one pooled ``httpx2.AsyncClient`` per Endpoint actor run.
+
+Opening an HTTPS connection costs tens of milliseconds; a client per request pays that
+every time. This transport keeps one client (and its keep-alive pool, sized to the
+Executor's concurrency) for as long as its Endpoint actor runs, and reads streams with
+httpx2's server-sent event support.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import httpx2
+
+from callboard.resilience import ConnectionFailed, InvalidResponse, ProviderError, Timeout
+from callboard.resilience import mask_secrets as _mask
+
+from ._transport import SSEEvent, Transport, TransportResponse, TransportSettings, TransportStream
+
+if TYPE_CHECKING:
+    from callboard.providers import ProviderRequest
+
+__all__ = ["HttpTransport", "open_http_transport"]
+
+
+def translate(error: Exception, provider: str | None) -> ProviderError:
+    """The typed error for an httpx2 failure (no status: nothing usable arrived)."""
+    what = f"{type(error).__name__}: {_mask(str(error))}" if str(error) else type(error).__name__
+    where = provider or "the provider"
+    if isinstance(error, httpx2.TimeoutException):
+        return Timeout(
+            f"{where} did not answer in time ({what}); raise the endpoint's timeout if the "
+            "calls are legitimately slow",
+            provider=provider,
+        )
+    if isinstance(error, httpx2.SSEError):
+        return InvalidResponse(
+            f"{where} sent an unreadable event stream ({what})", provider=provider
+        )
+    if isinstance(error, httpx2.DecodingError):
+        return InvalidResponse(f"{where} sent a body that cannot be decoded ({what})")
+    return ConnectionFailed(
+        f"the connection to {where} failed ({what}); check base_url and the network",
+        provider=provider,
+    )
+
+
+class _HttpStream:
+    """A streamed httpx2 response, read as server-sent events."""
+
+    __slots__ = ("_headers", "_provider", "_response")
+
+    def __init__(self, response: httpx2.Response, provider: str | None) -> None:
+        self._response = response
+        self._provider = provider
+        self._headers: Mapping[str, str] = dict(response.headers.items())
+
+    @property
+    def status(self) -> int:
+        return self._response.status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._headers
+
+    async def read(self) -> bytes:
+        try:
+            return await self._response.aread()
+        except httpx2.HTTPError as error:
+            raise translate(error, self._provider) from error
+
+    async def events(self) -> AsyncIterator[SSEEvent]:
+        try:
+            async for sse in httpx2.EventSource(self._response):
+                yield SSEEvent(sse.event, sse.data)
+        except httpx2.HTTPError as error:
+            raise translate(error, self._provider) from error
+
+
+class HttpTransport:
+    """:class:`Transport` over one ``httpx2.AsyncClient`` (see :func:`open_http_transport`)."""
+
+    __slots__ = ("_client", "_provider")
+
+    def __init__(self, client: httpx2.AsyncClient, *, provider: str | None = None) -> None:
+        self._client = client
+        self._provider = provider
+
+    async def send(self, request: ProviderRequest) -> TransportResponse:
+        try:
+            response = await self._client.request(
+                request.method,
+                request.url,
+                headers=request.all_headers(),
+                json=request.json,
+                data=request.data,
+                files=request.files,
+            )
+        except httpx2.HTTPError as error:
+            raise translate(error, self._provider) from error
+        return TransportResponse(
+            response.status_code, dict(response.headers.items()), response.content
+        )
+
+    @asynccontextmanager
+    async def stream(self, request: ProviderRequest) -> AsyncGenerator[TransportStream]:
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                response = await stack.enter_async_context(
+                    self._client.stream(
+                        request.method,
+                        request.url,
+                        headers=request.all_headers(),
+                        json=request.json,
+                        data=request.data,
+                        files=request.files,
+                    )
+                )
+            except httpx2.HTTPError as error:
+                raise translate(error, self._provider) from error
+            yield _HttpStream(response, self._provider)
+
+
+@asynccontextmanager
+async def open_http_transport(settings: TransportSettings) -> AsyncGenerator[Transport]:
+    """Open one pooled client for an Endpoint actor run and close it when the run ends.
+
+    Example:
+        >>> import trio
+        >>> async def main():
+        ...     async with open_http_transport(TransportSettings(max_connections=8)) as t:
+        ...         return type(t).__name__
+        >>> trio.run(main)
+        'HttpTransport'
+    """
+    limits = httpx2.Limits(
+        max_connections=settings.max_connections,
+        max_keepalive_connections=settings.max_connections,
+    )
+    client = httpx2.AsyncClient(limits=limits, timeout=settings.timeout)
+    try:
+        yield HttpTransport(client, provider=settings.provider)
+    finally:
+        await client.aclose()
