@@ -11,6 +11,9 @@ from ._anthropic import AnthropicStreamDecoder as AnthropicStreamDecoder
 from ._catalog import PROVIDERS as PROVIDERS
 from ._catalog import get_provider as get_provider
 from ._catalog import known_providers as known_providers
+from ._claude_code import ClaudeCode as ClaudeCode
+from ._claude_code import ClaudeCodeConfig as ClaudeCodeConfig
+from ._claude_code_decoder import ClaudeCodeFailed as ClaudeCodeFailed
 from ._errors import MissingApiKey as MissingApiKey
 from ._errors import PayloadError as PayloadError
 from ._errors import UnknownProvider as UnknownProvider
@@ -32,6 +35,9 @@ __all__ = [
     "PROVIDERS",
     "AnthropicStreamDecoder",
     "AuthStyle",
+    "ClaudeCode",
+    "ClaudeCodeConfig",
+    "ClaudeCodeFailed",
     "Dialect",
     "MissingApiKey",
     "ModelType",
