@@ -18,6 +18,7 @@ from ._errors import MissingApiKey as MissingApiKey
 from ._errors import PayloadError as PayloadError
 from ._errors import UnknownProvider as UnknownProvider
 from ._errors import UnsupportedModelType as UnsupportedModelType
+from ._match import match_endpoint as match_endpoint
 from ._openai import OpenAIStreamDecoder as OpenAIStreamDecoder
 from ._request import ProviderRequest as ProviderRequest
 from ._request import build_request as build_request
@@ -52,6 +53,7 @@ __all__ = [
     "build_request",
     "get_provider",
     "known_providers",
+    "match_endpoint",
     "parse_response",
     "rate_limit_state",
     "stream_decoder",

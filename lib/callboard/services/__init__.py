@@ -11,6 +11,14 @@ from ._backend import Backend as Backend
 from ._calling import Calling as Calling
 from ._calling import CallingOwner as CallingOwner
 from ._calling import CallingStatus as CallingStatus
+from ._endpoint import Endpoint as Endpoint
+from ._endpoint_config import CircuitSettings as CircuitSettings
+from ._endpoint_config import EndpointConfig as EndpointConfig
+from ._endpoint_errors import EndpointRestarted as EndpointRestarted
+from ._endpoint_errors import InvalidEndpointConfig as InvalidEndpointConfig
+from ._endpoint_events import CallingRetrying as CallingRetrying
+from ._endpoint_events import CircuitChanged as CircuitChanged
+from ._endpoint_events import EndpointClientOpened as EndpointClientOpened
 from ._errors import CallingAbortedError as CallingAbortedError
 from ._errors import CallingAlreadyFinished as CallingAlreadyFinished
 from ._errors import CallingCancelledError as CallingCancelledError
@@ -54,10 +62,19 @@ from ._normalized import NormalizedResponse as NormalizedResponse
 from ._normalized import StreamDelta as StreamDelta
 from ._normalized import Usage as Usage
 from ._registry import ServiceRegistry as ServiceRegistry
+from ._secret import Secret as Secret
 from ._serialize import ModelConfig as ModelConfig
 from ._serialize import converter as converter
 from ._stream import StreamChannel as StreamChannel
 from ._tool import Tool as Tool
+from ._transport import SSEEvent as SSEEvent
+from ._transport import Transport as Transport
+from ._transport import TransportResponse as TransportResponse
+from ._transport import TransportSettings as TransportSettings
+from ._transport import TransportStream as TransportStream
+from ._transport import known_transports as known_transports
+from ._transport import open_transport as open_transport
+from ._transport import register_transport as register_transport
 
 __all__ = [
     "Backend",
@@ -73,12 +90,19 @@ __all__ = [
     "CallingFailed",
     "CallingOwner",
     "CallingQueued",
+    "CallingRetrying",
     "CallingStarted",
     "CallingStateError",
     "CallingStatus",
     "CallingTimedOut",
     "CallingTimeoutError",
+    "CircuitChanged",
+    "CircuitSettings",
     "DuplicateModel",
+    "Endpoint",
+    "EndpointClientOpened",
+    "EndpointConfig",
+    "EndpointRestarted",
     "Executor",
     "ExecutorPaused",
     "Hook",
@@ -88,6 +112,7 @@ __all__ = [
     "HookOptions",
     "HookPhase",
     "HookRegistry",
+    "InvalidEndpointConfig",
     "InvocationError",
     "ModelConfig",
     "ModelNotFound",
@@ -97,6 +122,8 @@ __all__ = [
     "ObserverLagged",
     "ProviderUnavailable",
     "QueueFull",
+    "SSEEvent",
+    "Secret",
     "ServiceRegistry",
     "ServicesError",
     "StreamChannel",
@@ -107,8 +134,15 @@ __all__ = [
     "Tool",
     "ToolArgumentError",
     "ToolError",
+    "Transport",
+    "TransportResponse",
+    "TransportSettings",
+    "TransportStream",
     "Usage",
     "converter",
     "estimate_tokens",
     "iModel",
+    "known_transports",
+    "open_transport",
+    "register_transport",
 ]

@@ -144,6 +144,11 @@ class Executor(Actor[Calling]):
         return self._paused_until
 
     @property
+    def concurrency_limit(self) -> int | None:
+        """Callings running at once (``None``: no limit); an Endpoint sizes its pool to it."""
+        return None if self._slots is None else int(self._slots.total_tokens)
+
+    @property
     def requests_limiter(self) -> Limiter | None:
         return self._requests
 
@@ -173,6 +178,20 @@ class Executor(Actor[Calling]):
             self._paused_until = until
             if self._broadcast is not None:
                 self._publish(ExecutorPaused(executor=self.name, until=until))
+
+    async def readmit(self) -> None:
+        """Pass admission again for a retry of a Calling that is already running.
+
+        The retry keeps the concurrency slot and token reservation of its first attempt;
+        it waits out a pause and takes one more request from the request limiter, so
+        retries count against the provider's request rate like any other request. If
+        this raises ``Cancelled`` nothing was taken.
+        """
+        await self._wait_unpaused()
+        if self._requests is not None:
+            await self._requests.acquire(1)
+        else:
+            await trio.lowlevel.checkpoint()
 
     # -- submission ---------------------------------------------------------------------
 

@@ -1,0 +1,39 @@
+"""Errors of the Endpoint: a config with bad fields, an actor that is not there."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from callboard.errors import ConfigError
+from callboard.resilience import ConnectionFailed
+
+__all__ = ["EndpointRestarted", "InvalidEndpointConfig"]
+
+
+class InvalidEndpointConfig(ConfigError):
+    """An EndpointConfig had bad fields; ``problems`` maps every one of them to why.
+
+    One error for all of them, so a config file is fixed in one pass, not one field per
+    run. ``field`` is the bad field when there is exactly one, else ``None``.
+
+    Args:
+        problems: field name → what is wrong with it and how to fix it (never a secret).
+    """
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems: Mapping[str, str] = MappingProxyType(dict(problems))
+        lines = "; ".join(f"{field}: {why}" for field, why in self.problems.items())
+        count = len(self.problems)
+        super().__init__(
+            f"invalid endpoint config ({count} problem{'s' if count != 1 else ''}): {lines}",
+            field=next(iter(self.problems)) if count == 1 else None,
+        )
+
+
+class EndpointRestarted(ConnectionFailed):
+    """The Endpoint actor crashed (or stopped) while this attempt was using its client.
+
+    Retryable: the next attempt uses the client of the restarted actor. The crash's
+    cause is this error's ``__cause__``.
+    """
