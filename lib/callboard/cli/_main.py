@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from .._version import __version__
-from . import _fake_provider
+from . import _bench, _call, _fake_provider
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"callboard {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _bench.add_parser(commands)
+    _call.add_parser(commands)
     _fake_provider.add_parser(commands)
     return parser
 

@@ -1,0 +1,156 @@
+"""``callboard bench``: throughput, latency and limit use of supervised model actors.
+
+By default it starts the fake provider inside the same process and needs no key and no
+network; ``--provider openai --model gpt-4o-mini`` runs the same bench against the real
+service (the key comes from the provider's environment variable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import trio
+
+from ._arguments import fraction, positive_int, seconds
+from ._bench_run import BenchConfig, run_bench
+from ._errors import CliError
+from ._progress import ProgressDisplay
+from ._stats import BenchReport
+from ._table import print_report
+
+__all__ = ["DEFAULT_CALLINGS", "add_parser", "run"]
+
+DEFAULT_CALLINGS = 6000
+"""About 20 s on a 2-core machine with the default flags (fake provider)."""
+DEFAULT_REAL_CALLINGS = 20
+"""Against a real provider every call costs money: a small default."""
+INTERRUPTED = 130  # the shell's exit status for a process stopped by SIGINT
+
+
+def add_parser(commands: argparse._SubParsersAction[Any]) -> None:  # pyright: ignore[reportPrivateUsage]
+    """Register the ``bench`` subcommand."""
+    parser = commands.add_parser(
+        "bench",
+        help="benchmark supervised model actors (on the embedded fake provider by default)",
+        description=(
+            "Run N Callings through K supervised model actors at concurrency C and report "
+            "throughput, latency, queue wait, 429s, retries, tokens and the share of the "
+            "configured limit achieved. Without --provider the fake provider runs in-process."
+        ),
+    )
+    parser.add_argument(
+        "--models", type=positive_int, default=4, help="model actors (K, default 4)"
+    )
+    parser.add_argument(
+        "--callings",
+        "-n",
+        type=positive_int,
+        help=f"Callings to run (N; default {DEFAULT_CALLINGS}, {DEFAULT_REAL_CALLINGS} "
+        "with --provider)",
+    )
+    parser.add_argument(
+        "--concurrency", "-c", type=positive_int, default=32, help="callers at once (default 32)"
+    )
+    parser.add_argument("--rpm", type=positive_int, help="requests per minute for the key")
+    parser.add_argument("--tpm", type=positive_int, help="tokens per minute for the key")
+    parser.add_argument(
+        "--latency", type=seconds, default=0.0, help="fake provider's delay per reply, seconds"
+    )
+    parser.add_argument(
+        "--fault-rate",
+        type=fraction,
+        default=0.0,
+        help="share of fake-provider replies that are a retryable 503 (0..1)",
+    )
+    parser.add_argument(
+        "--no-client-limits",
+        dest="client_limits",
+        action="store_false",
+        help="do not mirror --rpm/--tpm on the client (see the 429s that admission avoids)",
+    )
+    parser.add_argument("--stream", action="store_true", help="stream (time to first chunk)")
+    parser.add_argument(
+        "--max-tokens", type=positive_int, default=16, help="max_tokens per call (default 16)"
+    )
+    parser.add_argument("--retries", type=int, default=3, help="retries per call (default 3)")
+    parser.add_argument("--provider", help="a real provider (openai, anthropic, ...)")
+    parser.add_argument("--model", help="model name (default gpt-4o-mini)")
+    parser.add_argument("--base-url", help="the provider's API root, e.g. http://host/v1")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON, no bar")
+    parser.set_defaults(handler=run)
+
+
+def config_from(args: argparse.Namespace) -> BenchConfig:
+    """The run the parsed flags describe.
+
+    Raises:
+        CliError: flags that contradict each other.
+    """
+    if args.provider is None and args.base_url is not None:
+        raise CliError(
+            "--base-url needs --provider (the fake provider picks its own URL)", exit_code=2
+        )
+    if args.retries < 0:
+        raise CliError(f"--retries must be >= 0, got {args.retries}", exit_code=2)
+    default = DEFAULT_CALLINGS if args.provider is None else DEFAULT_REAL_CALLINGS
+    return BenchConfig(
+        models=args.models,
+        callings=args.callings or default,
+        concurrency=args.concurrency,
+        rpm=args.rpm,
+        tpm=args.tpm,
+        latency=args.latency,
+        fault_rate=args.fault_rate,
+        stream=args.stream,
+        max_tokens=args.max_tokens,
+        retries=args.retries,
+        client_limits=args.client_limits,
+        provider=args.provider,
+        model=args.model,
+        base_url=args.base_url,
+    )
+
+
+def _started_line(config: BenchConfig) -> str:
+    where = config.provider or "the embedded fake provider"
+    return (
+        f"callboard bench: {config.callings:,} callings on {config.models} models at "
+        f"concurrency {config.concurrency} against {where} (Ctrl-C stops and reports)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the bench, print the table (or JSON); returns the exit code."""
+    try:
+        config = config_from(args)
+        report = _execute(config, as_json=args.json)
+    except CliError as error:
+        print(f"callboard bench: error: {error.message}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("callboard bench: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_report(report)
+    if report.interrupted:
+        return INTERRUPTED
+    if report.completed == 0 and report.failed:
+        print(f"callboard bench: error: no call succeeded: {report.first_error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _execute(config: BenchConfig, *, as_json: bool) -> BenchReport:
+    def started() -> None:
+        print(_started_line(config), file=sys.stderr, flush=True)
+
+    if as_json:
+        return trio.run(lambda: run_bench(config, on_started=started))
+    title = "streaming" if config.stream else "calls"
+    with ProgressDisplay(config.callings, title) as display:
+        return trio.run(lambda: run_bench(config, display=display.update))

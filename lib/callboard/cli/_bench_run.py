@@ -1,0 +1,287 @@
+"""One bench run: K supervised models, N Callings at concurrency C, events folded live.
+
+The models run under one :class:`~callboard.services.ServiceRegistry` (one supervisor),
+on the embedded :class:`~callboard.testing.FakeProvider` started in the same Trio run or
+on a real provider. The bench subscribes to every model's Broadcast and folds the events
+into :class:`BenchStats`; the progress display reads those counters at a fixed rate and
+never touches an actor. Ctrl-C (SIGINT) cancels the calls still running and the run
+still returns the report of what finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import httpx2
+import trio
+
+from callboard.actors import Lagged, LifecycleEvent, Subscription
+from callboard.errors import CallboardError
+from callboard.resilience import RetryPolicy
+from callboard.services import ServiceRegistry, iModel
+from callboard.testing import FakeProvider, Fault, Latency, RouteFaults
+
+from ._models import Target, build_models, resolve_target
+from ._stats import BenchProgress, BenchReport, BenchStats, limit_share
+
+__all__ = ["BenchConfig", "run_bench"]
+
+FAKE_KEY = "bench-key"
+_EVENT_BUFFER = 1 << 16
+_REFRESH = 0.1  # seconds between display refreshes
+
+
+@attrs.frozen(kw_only=True)
+class BenchConfig:
+    """What to run (the ``callboard bench`` flags, validated by the parser).
+
+    ``provider=None`` means the embedded fake provider, which then enforces ``rpm`` /
+    ``tpm`` per key and gets ``latency`` and ``fault_rate``; the models mirror the limits
+    on the client side unless ``client_limits`` is false.
+    """
+
+    models: int = 4
+    callings: int = 1000
+    concurrency: int = 32
+    rpm: int | None = None
+    tpm: int | None = None
+    latency: float = 0.0
+    fault_rate: float = 0.0
+    stream: bool = False
+    max_tokens: int = 16
+    retries: int = 3
+    client_limits: bool = True
+    provider: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+
+
+@attrs.define
+class _Run:
+    stats: BenchStats
+    interrupted: bool = False
+    first_error: str | None = None
+    ended: float | None = None
+
+
+def _payload(index: int, max_tokens: int) -> dict[str, Any]:
+    return {
+        "messages": [{"role": "user", "content": f"callboard bench call number {index}"}],
+        "max_tokens": max_tokens,
+    }
+
+
+async def _drive(config: BenchConfig, models: list[iModel], run: _Run) -> None:
+    """Run every Calling across ``config.concurrency`` worker tasks, round-robin over
+    the models."""
+    indices: Iterator[int] = iter(range(config.callings))
+
+    async def worker() -> None:
+        for index in indices:
+            model = models[index % len(models)]
+            payload = _payload(index, config.max_tokens)
+            try:
+                if config.stream:
+                    async for _ in model.invoke_stream(**payload):
+                        pass
+                else:
+                    await model.invoke(**payload)
+            except CallboardError as error:  # counted from the events; keep the first
+                if run.first_error is None:
+                    run.first_error = str(error).splitlines()[0] or type(error).__name__
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(min(config.concurrency, config.callings)):
+            nursery.start_soon(worker)
+
+
+def _drain(subscription: Subscription[LifecycleEvent], stats: BenchStats) -> None:
+    """Fold what a subscription still holds, without waiting."""
+    while True:
+        try:
+            stats.observe(subscription.receive_nowait())
+        except Lagged as lag:
+            stats.events_missed += lag.missed
+        except (trio.WouldBlock, trio.EndOfChannel):
+            return
+
+
+async def _read(subscription: Subscription[LifecycleEvent], stats: BenchStats) -> None:
+    while True:
+        try:
+            event = await subscription.receive()
+        except Lagged as lag:
+            stats.events_missed += lag.missed
+            continue
+        except trio.EndOfChannel:
+            return
+        stats.observe(event)
+
+
+async def _show(stats: BenchStats, display: Callable[[BenchProgress], None]) -> None:
+    while True:
+        display(stats.progress(trio.current_time()))
+        await trio.sleep(_REFRESH)
+
+
+async def _watch_interrupt(
+    work: trio.CancelScope, run: _Run, *, task_status: trio.TaskStatus[None]
+) -> None:
+    with trio.open_signal_receiver(signal.SIGINT) as signals:
+        task_status.started()
+        async for _ in signals:
+            if run.interrupted:
+                raise KeyboardInterrupt  # a second Ctrl-C: stop waiting for shutdown
+            run.interrupted = True
+            work.cancel()
+
+
+def _fake_provider(config: BenchConfig) -> FakeProvider:
+    faults = (
+        {"*": RouteFaults(rates={Fault.error(503): config.fault_rate})}
+        if config.fault_rate > 0
+        else None
+    )
+    return FakeProvider(
+        keys=(FAKE_KEY,),
+        rpm=config.rpm,
+        tpm=config.tpm,
+        latency=Latency(base=config.latency),
+        faults=faults,
+        epoch=datetime.now(UTC),
+    )
+
+
+async def run_bench(
+    config: BenchConfig,
+    *,
+    display: Callable[[BenchProgress], None] | None = None,
+    on_started: Callable[[], None] | None = None,
+    handle_sigint: bool = True,
+) -> BenchReport:
+    """Run the bench and return its report (also after Ctrl-C, marked interrupted).
+
+    Args:
+        config: what to run.
+        display: called with the counters every 0.1 s while calls run.
+        on_started: called once the models run and the first calls are about to go.
+        handle_sigint: catch Ctrl-C to stop the calls and still report (main thread
+            only).
+
+    Raises:
+        CliError: the provider is unknown or its key is missing.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        fake: FakeProvider | None = None
+        if config.provider is None:
+            fake = await stack.enter_async_context(_fake_provider(config))
+            target = resolve_target(
+                "openai", model=config.model, base_url=f"{fake.base_url}/v1", api_key=FAKE_KEY
+            )
+        else:
+            target = resolve_target(config.provider, model=config.model, base_url=config.base_url)
+        report = await _run_models(config, target, stack, fake, display, on_started, handle_sigint)
+    return report
+
+
+async def _run_models(
+    config: BenchConfig,
+    target: Target,
+    stack: contextlib.AsyncExitStack,
+    fake: FakeProvider | None,
+    display: Callable[[BenchProgress], None] | None,
+    on_started: Callable[[], None] | None,
+    handle_sigint: bool,
+) -> BenchReport:
+    pool = httpx2.Limits(
+        max_connections=config.concurrency, max_keepalive_connections=config.concurrency
+    )
+    client = await stack.enter_async_context(
+        httpx2.AsyncClient(limits=pool, timeout=httpx2.Timeout(60.0))
+    )
+    limits = config.client_limits or fake is None
+    models = build_models(
+        target,
+        client,
+        count=config.models,
+        retry=RetryPolicy(max_retries=config.retries, base_delay=0.1, max_delay=2.0),
+        limit_requests=config.rpm if limits else None,
+        limit_tokens=config.tpm if limits else None,
+        queue_capacity=max(100, config.concurrency),
+    )
+    registry = ServiceRegistry(name="bench")
+    for model in models:
+        registry.register(model)
+    subscriptions = [
+        stack.enter_context(model.broadcast.subscribe(buffer_size=_EVENT_BUFFER))
+        for model in models
+    ]
+    async with registry, trio.open_nursery() as nursery:
+        run = _Run(BenchStats(trio.current_time()))
+        work = trio.CancelScope()
+        if handle_sigint:
+            await nursery.start(_watch_interrupt, work, run)
+        for subscription in subscriptions:
+            nursery.start_soon(_read, subscription, run.stats)
+        if display is not None:
+            nursery.start_soon(_show, run.stats, display)
+        if on_started is not None:
+            on_started()
+        with work:
+            await _drive(config, models, run)
+        run.ended = trio.current_time()
+        nursery.cancel_scope.cancel()
+    for subscription in subscriptions:
+        _drain(subscription, run.stats)
+    if display is not None:
+        display(run.stats.progress(trio.current_time()))
+    return _report(config, target, run, fake)
+
+
+def _report(
+    config: BenchConfig, target: Target, run: _Run, fake: FakeProvider | None
+) -> BenchReport:
+    stats = run.stats
+    ended = run.ended if run.ended is not None else trio.current_time()
+    elapsed = max(ended - stats.start, 1e-9)
+    latency, wait = stats.quantiles()
+    server = None
+    if fake is not None:
+        s = fake.stats
+        server = {
+            "received": s.received,
+            "succeeded": s.succeeded,
+            "rate_limited": s.rate_limited,
+            "faulted": s.faulted,
+            "peak_concurrent": s.peak_concurrent,
+        }
+    return BenchReport(
+        provider="fake" if fake is not None else target.spec.name,
+        model=target.model,
+        models=config.models,
+        concurrency=config.concurrency,
+        stream=config.stream,
+        requested=config.callings,
+        completed=stats.done,
+        failed=stats.failed - stats.cancelled,
+        cancelled=stats.cancelled,
+        interrupted=run.interrupted,
+        elapsed_s=round(elapsed, 4),
+        throughput_per_s=round(stats.done / elapsed, 2),
+        latency_ms=latency,
+        queue_wait_ms=wait,
+        first_chunk_ms=stats.first_chunk_quantiles() if config.stream else None,
+        rate_limited_429=stats.rate_limited,
+        retries=stats.retries,
+        tokens_used=stats.tokens,
+        requests_share=limit_share(config.rpm, stats.done, elapsed),
+        tokens_share=limit_share(config.tpm, stats.tokens, elapsed),
+        events_missed=stats.events_missed,
+        first_error=run.first_error,
+        server=server,
+    )

@@ -1,0 +1,130 @@
+"""``callboard call "prompt"``: one call to a provider, printing the reply and its usage.
+
+The reply goes to stdout (streamed as it arrives with ``--stream``), the usage line to
+stderr, so ``callboard call "..." > answer.txt`` keeps only the answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import httpx2
+import trio
+
+from callboard.errors import CallboardError
+from callboard.resilience import RetryPolicy
+from callboard.services import NormalizedResponse, Usage
+
+from ._arguments import positive_int
+from ._errors import CliError
+from ._models import build_models, resolve_target
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(commands: argparse._SubParsersAction[Any]) -> None:  # pyright: ignore[reportPrivateUsage]
+    """Register the ``call`` subcommand."""
+    parser = commands.add_parser(
+        "call",
+        help="send one prompt to a provider and print the reply and usage",
+        description=(
+            "Send one chat prompt and print the reply (stdout) and the token usage "
+            "(stderr). The API key comes from the provider's environment variable."
+        ),
+    )
+    parser.add_argument("prompt", help="the user message")
+    parser.add_argument("--provider", required=True, help="openai, anthropic, groq, ...")
+    parser.add_argument("--model", help="model name (default gpt-4o-mini)")
+    parser.add_argument("--base-url", help="the provider's API root, e.g. http://127.0.0.1:8080/v1")
+    parser.add_argument("--system", help="a system prompt")
+    parser.add_argument("--max-tokens", type=positive_int, help="cap on the reply's tokens")
+    parser.add_argument("--stream", action="store_true", help="print the reply as it streams")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    parser.add_argument("--retries", type=int, default=2, help="retries (default 2)")
+    parser.set_defaults(handler=run)
+
+
+def _payload(args: argparse.Namespace) -> dict[str, Any]:
+    messages: list[dict[str, str]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": args.prompt})
+    payload: dict[str, Any] = {"messages": messages}
+    if args.max_tokens is not None:
+        payload["max_tokens"] = args.max_tokens
+    return payload
+
+
+def _usage_line(usage: Usage | None) -> str:
+    if usage is None:
+        return "usage: not reported"
+    cached = f", {usage.cached_tokens} cached" if usage.cached_tokens else ""
+    return (
+        f"usage: {usage.prompt_tokens} prompt + {usage.completion_tokens} completion = "
+        f"{usage.total_tokens} tokens{cached}"
+    )
+
+
+async def _call(args: argparse.Namespace) -> Usage | None:
+    target = resolve_target(args.provider, model=args.model, base_url=args.base_url)
+    retry = RetryPolicy(max_retries=max(0, args.retries), base_delay=0.25, max_delay=4.0)
+    async with httpx2.AsyncClient(timeout=httpx2.Timeout(args.timeout)) as client:
+        (model,) = build_models(target, client, count=1, retry=retry)
+        payload = _payload(args)
+        if not args.stream:
+            calling = await model.invoke(**payload)
+            response: NormalizedResponse = calling.response
+            print(response.text, flush=True)
+            return response.usage
+        async with model:
+            channel = await model.invoke_stream_with_channel(**payload)
+            async for delta in channel:
+                if delta.text:
+                    print(delta.text, end="", flush=True)
+            print(flush=True)
+            final: NormalizedResponse = channel.calling.response
+            return final.usage
+
+
+def _leaves(group: BaseExceptionGroup[CallboardError]) -> list[CallboardError]:
+    found: list[CallboardError] = []
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            found += _leaves(error)  # pyright: ignore[reportUnknownArgumentType]
+        else:
+            found.append(error)
+    return found
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def run(args: argparse.Namespace) -> int:
+    """Make the call; returns the exit code."""
+    if args.retries < 0 or not args.timeout > 0:
+        print("callboard call: error: --retries must be >= 0 and --timeout > 0", file=sys.stderr)
+        return 2
+    try:
+        usage = trio.run(_call, args)
+    except CliError as error:
+        print(f"callboard call: error: {error.message}", file=sys.stderr)
+        return error.exit_code
+    except CallboardError as error:
+        print(f"callboard call: error: {_first_line(error)}", file=sys.stderr)
+        return 1
+    except BaseExceptionGroup as group:  # an error inside the started model's nursery
+        matched, rest = group.split(CallboardError)
+        if matched is None or rest is not None:
+            raise
+        error = _leaves(matched)[0]
+        print(f"callboard call: error: {_first_line(error)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("callboard call: interrupted", file=sys.stderr)
+        return 130
+    print(_usage_line(usage), file=sys.stderr)
+    return 0

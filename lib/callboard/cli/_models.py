@@ -1,0 +1,113 @@
+"""The models the CLI calls: which provider, which key, which transport.
+
+One place decides how a provider name, a model name, a base URL and a key become
+``iModel`` instances, so ``bench`` and ``call`` fail the same way on the same mistakes
+(unknown provider, missing key) with one clear line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+import attrs
+import httpx2
+
+from callboard.errors import ConfigError
+from callboard.providers import ModelType, ProviderSpec, get_provider
+from callboard.resilience import RetryPolicy
+from callboard.services import iModel
+
+from ._errors import CliError
+from ._transport import HttpBackend
+
+__all__ = ["Target", "build_models", "endpoint_available", "resolve_target"]
+
+DEFAULT_MODELS = {"anthropic": "claude-haiku-4-5"}
+"""Model used when ``--model`` is not given (``gpt-4o-mini`` for every other provider)."""
+
+
+@attrs.frozen
+class Target:
+    """A resolved provider: its spec (base URL applied), the model, and the key.
+
+    The key is kept out of repr; it only ever goes into an auth header.
+    """
+
+    spec: ProviderSpec
+    model: str
+    api_key: str | None = attrs.field(repr=False)
+
+
+def resolve_target(
+    provider: str, *, model: str | None, base_url: str | None, api_key: str | None = None
+) -> Target:
+    """Find the provider and its key (``api_key``, else the provider's environment
+    variable).
+
+    Raises:
+        CliError: unknown provider, a bad base URL, or no key where one is needed.
+    """
+    try:
+        spec = get_provider(provider, base_url=base_url)
+    except ConfigError as error:
+        raise CliError(str(error), exit_code=2) from None
+    key = api_key
+    if key is None and spec.api_key_env is not None:
+        key = os.environ.get(spec.api_key_env) or None
+    if key is None and spec.api_key_required:
+        where = spec.api_key_env or "an environment variable"
+        raise CliError(f"provider {spec.name!r} needs an API key: set {where}", exit_code=2)
+    if not spec.offers(ModelType.CHAT):
+        raise CliError(f"provider {spec.name!r} has no chat endpoint", exit_code=2)
+    return Target(spec, model or DEFAULT_MODELS.get(spec.name, "gpt-4o-mini"), key)
+
+
+def endpoint_available() -> bool:
+    """Whether this installation has the Endpoint actor (``providers.match_endpoint``)."""
+    providers = importlib.import_module("callboard.providers")
+    return hasattr(providers, "match_endpoint")
+
+
+def build_models(
+    target: Target,
+    client: httpx2.AsyncClient,
+    *,
+    count: int,
+    retry: RetryPolicy,
+    limit_requests: int | None = None,
+    limit_tokens: int | None = None,
+    queue_capacity: int = 100,
+) -> list[iModel]:
+    """``count`` models on ``target`` that share one request bucket and one token bucket
+    (the first model's), the way the keys they share are limited by the provider.
+
+    Args:
+        target: the provider, model and key.
+        client: the pooled HTTP client the backends share.
+        count: how many models.
+        retry: the retry policy of every backend.
+        limit_requests: requests per minute for all the models together.
+        limit_tokens: tokens per minute for all the models together.
+        queue_capacity: each model's Executor queue.
+    """
+    models: list[iModel] = []
+    for index in range(count):
+        backend = HttpBackend(
+            client,
+            target.spec,
+            api_key=target.api_key,
+            defaults={"model": target.model},
+            retry=retry,
+        )
+        options: dict[str, Any] = {"name": f"{target.spec.name}-{index}"}
+        if index == 0:
+            options.update(limit_requests=limit_requests, limit_tokens=limit_tokens)
+        else:
+            options["executor"] = models[0].executor
+        model = iModel(backend=backend, queue_capacity=queue_capacity, **options)
+        backend.broadcast = model.broadcast
+        backend.limiter = model.rate_limiter
+        models.append(model)
+    return models

@@ -1,0 +1,80 @@
+"""The final table of ``callboard bench`` (rich, on stdout)."""
+
+from __future__ import annotations
+
+from ._rich import require_rich
+from ._stats import BenchReport, LimitShare
+
+__all__ = ["print_report", "report_rows"]
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f} ms"
+
+
+def _share(share: LimitShare | None, unit: str) -> str:
+    if share is None:
+        return "no limit set"
+    return (
+        f"{share.share:.1%} ({share.used:,} of {share.allowed:,.0f} {unit} allowed "
+        f"at {share.limit_per_minute:,}/min)"
+    )
+
+
+def report_rows(report: BenchReport) -> list[tuple[str, str]]:
+    """The table as (figure, value) pairs, in display order."""
+    latency, wait = report.latency_ms, report.queue_wait_ms
+    rows = [
+        (
+            "callings",
+            f"{report.completed:,} completed, {report.failed:,} failed"
+            f" of {report.requested:,}" + (" (interrupted)" if report.interrupted else ""),
+        ),
+        ("elapsed", f"{report.elapsed_s:,.2f} s"),
+        ("throughput", f"{report.throughput_per_s:,.1f} calls/s"),
+        (
+            "latency p50 / p95 / p99",
+            f"{_ms(latency['p50'])} / {_ms(latency['p95'])} / {_ms(latency['p99'])}",
+        ),
+        ("queue wait p50 / p99", f"{_ms(wait['p50'])} / {_ms(wait['p99'])}"),
+    ]
+    if report.first_chunk_ms is not None:
+        first = report.first_chunk_ms
+        rows.append(
+            (
+                "first chunk p50 / p95 / p99",
+                f"{_ms(first['p50'])} / {_ms(first['p95'])} / {_ms(first['p99'])}",
+            )
+        )
+    rows += [
+        ("429s received", f"{report.rate_limited_429:,}"),
+        ("retries", f"{report.retries:,}"),
+        ("tokens used", f"{report.tokens_used:,}"),
+        ("share of request limit", _share(report.requests_share, "requests")),
+        ("share of token limit", _share(report.tokens_share, "tokens")),
+    ]
+    if report.events_missed:
+        rows.append(("events missed", f"{report.events_missed:,} (figures are partial)"))
+    return rows
+
+
+def print_report(report: BenchReport) -> None:
+    """Print the report as a two-column table on stdout.
+
+    Raises:
+        CliError: rich is not installed.
+    """
+    require_rich()
+    from rich.console import Console
+    from rich.table import Table
+
+    title = (
+        f"callboard bench: {report.models} x {report.provider}/{report.model}, "
+        f"concurrency {report.concurrency}" + (", streaming" if report.stream else "")
+    )
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in report_rows(report):
+        table.add_row(name, value)
+    Console().print(table)
