@@ -6,6 +6,7 @@ per-call path reads top to bottom: send, feed the rate-limit headers back, parse
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -147,16 +148,15 @@ class Wire:
             sink = calling.stream_sink
             forwarded = False
             try:
-                async for event in answer.events():
-                    for delta in decoder.feed(event.event, event.data):
-                        if sink is not None:
-                            try:
-                                await sink.send(delta)
-                            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                                sink = None  # the reader left: finish the call unheard
-                        forwarded = True
-                    if decoder.done:
-                        break
+                async with contextlib.aclosing(answer.events()) as events:
+                    async for event in events:
+                        for delta in decoder.feed(event.event, event.data):
+                            if sink is not None:
+                                try:
+                                    await sink.send(delta)
+                                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                                    sink = None  # the reader left: finish the call unheard
+                            forwarded = True
             except (ConnectionFailed, Timeout) as error:
                 if forwarded:
                     raise StreamInterrupted(

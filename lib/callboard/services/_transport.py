@@ -34,7 +34,7 @@ restarts it with a fresh transport).
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Protocol
 
@@ -119,8 +119,10 @@ class TransportStream(Protocol):
         """The whole body (used for error responses)."""
         ...
 
-    def events(self) -> AsyncIterator[SSEEvent]:
+    def events(self) -> AsyncGenerator[SSEEvent]:
         """The server-sent events in order; ends when the server ends the stream.
+
+        An async generator (the Endpoint closes it with ``contextlib.aclosing``).
 
         Raises:
             ConnectionFailed: the stream broke (the Endpoint turns it into

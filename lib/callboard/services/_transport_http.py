@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import httpx2
+import trio
 
 from callboard.resilience import ConnectionFailed, InvalidResponse, ProviderError, Timeout
 from callboard.resilience import mask_secrets as _mask
@@ -72,12 +73,28 @@ class _HttpStream:
         except httpx2.HTTPError as error:
             raise translate(error, self._provider) from error
 
-    async def events(self) -> AsyncIterator[SSEEvent]:
+    async def events(self) -> AsyncGenerator[SSEEvent]:
+        source = httpx2.EventSource(self._response).__aiter__()
+        finished = False
         try:
-            async for sse in httpx2.EventSource(self._response):
+            async for sse in source:
                 yield SSEEvent(sse.event, sse.data)
+            finished = True
         except httpx2.HTTPError as error:
+            finished = True  # the error ended httpx2's generators too
             raise translate(error, self._provider) from error
+        finally:
+            if not finished:
+                await self._abandon(source)
+
+    async def _abandon(self, source: AsyncIterator[object]) -> None:
+        # Left early (an error event, a cancelled reader): httpx2's reader generators
+        # are nested and only end by running to an exception, so close the response
+        # and let one more read fail through all of them instead of leaking them.
+        with trio.CancelScope(shield=True):
+            await self._response.aclose()
+            with contextlib.suppress(Exception):
+                await source.__anext__()
 
 
 class HttpTransport:
