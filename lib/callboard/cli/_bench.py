@@ -17,6 +17,7 @@ import trio
 from ._arguments import fraction, positive_int, seconds
 from ._bench_run import BenchConfig, run_bench
 from ._errors import CliError
+from ._models import Target, resolve_target
 from ._progress import ProgressDisplay
 from ._stats import BenchReport
 from ._table import print_report
@@ -126,7 +127,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the bench, print the table (or JSON); returns the exit code."""
     try:
         config = config_from(args)
-        report = _execute(config, as_json=args.json)
+        target = None
+        if config.provider is not None:  # check the provider and key before any output
+            target = resolve_target(config.provider, model=config.model, base_url=config.base_url)
+        report = _execute(config, target, as_json=args.json)
     except CliError as error:
         print(f"callboard bench: error: {error.message}", file=sys.stderr)
         return error.exit_code
@@ -145,12 +149,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _execute(config: BenchConfig, *, as_json: bool) -> BenchReport:
+def _execute(config: BenchConfig, target: Target | None, *, as_json: bool) -> BenchReport:
     def started() -> None:
         print(_started_line(config), file=sys.stderr, flush=True)
 
     if as_json:
-        return trio.run(lambda: run_bench(config, on_started=started))
+        return trio.run(lambda: run_bench(config, target, on_started=started))
     title = "streaming" if config.stream else "calls"
     with ProgressDisplay(config.callings, title) as display:
-        return trio.run(lambda: run_bench(config, display=display.update))
+        return trio.run(lambda: run_bench(config, target, display=display.update))

@@ -159,6 +159,7 @@ def _fake_provider(config: BenchConfig) -> FakeProvider:
 
 async def run_bench(
     config: BenchConfig,
+    target: Target | None = None,
     *,
     display: Callable[[BenchProgress], None] | None = None,
     on_started: Callable[[], None] | None = None,
@@ -168,6 +169,8 @@ async def run_bench(
 
     Args:
         config: what to run.
+        target: the resolved real provider (``resolve_target``) when
+            ``config.provider`` is set; resolved here when not given.
         display: called with the counters every 0.1 s while calls run.
         on_started: called once the models run and the first calls are about to go.
         handle_sigint: catch Ctrl-C to stop the calls and still report (main thread
@@ -183,7 +186,7 @@ async def run_bench(
             target = resolve_target(
                 "openai", model=config.model, base_url=f"{fake.base_url}/v1", api_key=FAKE_KEY
             )
-        else:
+        elif target is None:
             target = resolve_target(config.provider, model=config.model, base_url=config.base_url)
         report = await _run_models(config, target, stack, fake, display, on_started, handle_sigint)
     return report
@@ -259,6 +262,8 @@ def _report(
             "rate_limited": s.rate_limited,
             "faulted": s.faulted,
             "peak_concurrent": s.peak_concurrent,
+            "tokens_charged": s.tokens_charged,
+            "tokens_refunded": s.tokens_refunded,
         }
     return BenchReport(
         provider="fake" if fake is not None else target.spec.name,

@@ -109,5 +109,6 @@ def build_models(
         model = iModel(backend=backend, queue_capacity=queue_capacity, **options)
         backend.broadcast = model.broadcast
         backend.limiter = model.rate_limiter
+        backend.executor = model.executor
         models.append(model)
     return models

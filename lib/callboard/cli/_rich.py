@@ -3,7 +3,7 @@ that needs it, so a missing install is one clear line instead of an ImportError.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 
 from ._errors import CliError
 
@@ -16,5 +16,9 @@ def require_rich() -> None:
     Raises:
         CliError: rich is not installed (says how to install it).
     """
-    if importlib.util.find_spec("rich") is None:
-        raise CliError("this command needs rich: pip install 'callboard[cli]' (or use --json)")
+    try:
+        importlib.import_module("rich")
+    except ImportError:
+        raise CliError(
+            "this command needs rich: pip install 'callboard[cli]' (or use --json)"
+        ) from None

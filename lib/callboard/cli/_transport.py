@@ -3,9 +3,10 @@
 ``callboard bench`` and ``callboard call`` prefer ``callboard.providers.match_endpoint``
 (the supervised Endpoint actor). Until that exists in this installation they still make
 real HTTP calls through this backend: one pooled httpx2 client, the provider specs'
-request builders and response parsers, ``RetryPolicy`` with every retry passing the
-model's request limiter again, and a :class:`HttpRetryScheduled` event per retry so the
-bench can count retries and 429s from the event bus like everything else.
+request builders and response parsers, every response's rate-limit headers fed back to
+the model's Executor, ``RetryPolicy`` with every retry passing the model's request
+limiter again, and a :class:`HttpRetryScheduled` event per retry so the bench can count
+retries and 429s from the event bus like everything else.
 """
 
 from __future__ import annotations
@@ -17,11 +18,17 @@ import attrs
 import httpx2
 
 from callboard.actors import Broadcast, LifecycleEvent
-from callboard.limits import Limiter
+from callboard.limits import (
+    Limiter,
+    RateLimitState,
+    parse_anthropic_headers,
+    parse_openai_headers,
+)
 from callboard.providers import (
     ModelType,
     ProviderRequest,
     ProviderSpec,
+    RateLimitDialect,
     build_request,
     parse_response,
     stream_decoder,
@@ -35,7 +42,7 @@ from callboard.resilience import (
     RetryScheduled,
     Timeout,
 )
-from callboard.services import Calling, NormalizedResponse
+from callboard.services import Calling, Executor, NormalizedResponse
 
 __all__ = ["HttpBackend", "HttpRetryScheduled"]
 
@@ -80,7 +87,11 @@ class HttpBackend:
         self.defaults = dict(defaults)
         self.retry = retry
         self.broadcast: Broadcast[LifecycleEvent] | None = None
+        """Where retries are announced (the model's)."""
         self.limiter: Limiter | None = None
+        """The request limiter each retry passes again."""
+        self.executor: Executor | None = None
+        """Told the provider's rate-limit headers after every response."""
         self.name = f"{spec.name}_http"
 
     def __repr__(self) -> str:
@@ -132,6 +143,7 @@ class HttpBackend:
             reply = await self.client.request(
                 request.method, request.url, headers=request.all_headers(), json=request.json
             )
+            self._observe(reply.headers)
         except httpx2.TimeoutException:
             raise Timeout(
                 f"{self.spec.name} did not answer in time", provider=self.spec.name
@@ -151,10 +163,22 @@ class HttpBackend:
             secret=self._api_key,
         )
 
+    def _observe(self, headers: Mapping[str, str]) -> None:
+        if self.executor is None:
+            return
+        dialect = self.spec.rate_limit_dialect
+        state: RateLimitState
+        if dialect is RateLimitDialect.ANTHROPIC:
+            state = parse_anthropic_headers(headers)
+        else:
+            state = parse_openai_headers(headers)
+        self.executor.observe(state)
+
     async def _stream(self, calling: Calling, request: ProviderRequest) -> NormalizedResponse:
         async with self.client.stream(
             request.method, request.url, headers=request.all_headers(), json=request.json
         ) as reply:
+            self._observe(reply.headers)
             if not 200 <= reply.status_code <= 299:
                 body = await reply.aread()
                 parse_response(
