@@ -29,6 +29,11 @@ from .actors import Supervisor as Supervisor
 from .actors import SupervisorEscalation as SupervisorEscalation
 from .errors import CallboardError as CallboardError
 from .errors import ConfigError as ConfigError
+from .limits import Limiter as Limiter
+from .limits import LimitsError as LimitsError
+from .limits import OversizeRequest as OversizeRequest
+from .limits import RateLimitState as RateLimitState
+from .limits import TokenBucket as TokenBucket
 from .providers import MissingApiKey as MissingApiKey
 from .providers import PayloadError as PayloadError
 from .providers import UnknownProvider as UnknownProvider
@@ -50,3 +55,14 @@ from .resilience import RetryPolicy as RetryPolicy
 from .resilience import ServerError as ServerError
 from .resilience import StreamInterrupted as StreamInterrupted
 from .resilience import Timeout as Timeout
+from .services import Calling as Calling
+from .services import CallingAbortedError as CallingAbortedError
+from .services import CallingAlreadyFinished as CallingAlreadyFinished
+from .services import CallingCancelledError as CallingCancelledError
+from .services import CallingError as CallingError
+from .services import CallingStateError as CallingStateError
+from .services import CallingStatus as CallingStatus
+from .services import CallingTimeoutError as CallingTimeoutError
+from .services import Executor as Executor
+from .services import QueueFull as QueueFull
+from .services import ServicesError as ServicesError
