@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 import trio
 import trio.testing
 
+from benchmarks._report import record
 from callboard.actors import Actor, Broadcast, Subscription
 
 ROUNDS = 20_000
@@ -154,12 +155,30 @@ async def measure() -> None:
     print(f"{'raw memory-channel ping-pong':<44}{ROUNDS / raw:>14,.0f}{raw / ROUNDS * 1e6:>10.2f}")
     print(f"{'actor ask round trip':<44}{ROUNDS / ask:>14,.0f}{ask / ROUNDS * 1e6:>10.2f}")
     print(f"ask / raw ping-pong = {ratio:.2f}x (target <= {ASK_TARGET}x): {verdict}")
+    record(
+        "actor ask round trip",
+        ask / ROUNDS * 1e6,
+        "µs",
+        baseline=raw / ROUNDS * 1e6,
+        baseline_name="raw memory-channel ping-pong",
+        ratio=ratio,
+        target=f"<= {ASK_TARGET}x",
+        passed=ratio <= ASK_TARGET,
+    )
 
     raw_tell = await best_of(lambda: raw_sends(ROUNDS))
     tell = await best_of(lambda: actor_tells(ROUNDS))
     print(f"{'raw memory-channel send (buffer 64)':<44}{ROUNDS / raw_tell:>14,.0f}")
     print(f"{'actor tell (mailbox 64), handled':<44}{ROUNDS / tell:>14,.0f}")
     print(f"tell / raw send = {tell / raw_tell:.2f}x")
+    record(
+        "actor tell, handled",
+        tell / ROUNDS * 1e6,
+        "µs",
+        baseline=raw_tell / ROUNDS * 1e6,
+        baseline_name="raw memory-channel send",
+        ratio=tell / raw_tell,
+    )
 
     print()
     print(f"{'Broadcast fan-out':<44}{'delivered/s':>14}{'events/s':>10}")
@@ -169,6 +188,7 @@ async def measure() -> None:
         delivered = events * subscribers / elapsed
         label = f"  {subscribers} subscriber(s)"
         print(f"{label:<44}{delivered:>14,.0f}{events / elapsed:>10,.0f}")
+        record(f"Broadcast fan-out to {subscribers}, delivered", delivered, "events/s")
 
     print()
     print("publish cost (publisher only), ns per event per subscriber")
@@ -180,6 +200,14 @@ async def measure() -> None:
         print(
             f"  {subscribers:>3} subscriber(s): keeping up {keeping * per:6.1f}  "
             f"lagging {lagging * per:6.1f}  (lagging/keeping {lagging / keeping:.2f}x)"
+        )
+        record(
+            f"publish cost per event per subscriber, {subscribers} lagging",
+            lagging * per,
+            "ns",
+            baseline=keeping * per,
+            baseline_name="subscribers keeping up",
+            ratio=lagging / keeping,
         )
 
 

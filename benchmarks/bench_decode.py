@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable
 
+from benchmarks._report import record
 from callboard.providers import build_request, get_provider, parse_response, stream_decoder
 
 ROUNDS = 20_000
@@ -81,6 +82,16 @@ def main() -> None:
         print(
             f"{name:<30}{ours * 1e6:>14.2f}{baseline * 1e6:>14.2f}{ours / baseline:>8.1f}"
             f"  < 1000 µs per step: {verdict}"
+        )
+        record(
+            name,
+            ours * 1e6,
+            "µs",
+            baseline=baseline * 1e6,
+            baseline_name="json only",
+            ratio=ours / baseline,
+            target="< 1000 µs",
+            passed=ours < 1e-3,
         )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import trio
 
+from benchmarks._report import record
 from callboard.services import Calling, Executor
 
 CEILING_CALLS = 20_000
@@ -122,6 +123,23 @@ def main() -> None:
         f"  overhead per call  {overhead_us:>12.1f} us  (executor/bare = {through / bare:.1f}x)  "
         f"target <= {OVERHEAD_TARGET_US:.0f} us  {verdict(overhead_us <= OVERHEAD_TARGET_US)}"
     )
+    record(
+        "ceiling: callings through an Executor, no-op backend",
+        rate,
+        "callings/s",
+        baseline=CEILING_CALLS / bare,
+        baseline_name="bare loop",
+        ratio=through / bare,
+        target=f">= {RATE_TARGET:,.0f}/s",
+        passed=rate >= RATE_TARGET,
+    )
+    record(
+        "ceiling: executor overhead per calling",
+        overhead_us,
+        "µs",
+        target=f"<= {OVERHEAD_TARGET_US:.0f} µs",
+        passed=overhead_us <= OVERHEAD_TARGET_US,
+    )
 
     per_calling, per_payload = trio.run(memory_per_calling)
     print(f"scale: memory ({MEMORY_CALLINGS:,} queued callings, timeout set)")
@@ -129,6 +147,15 @@ def main() -> None:
     print(
         f"  calling beyond it  {per_calling:>12,.0f} bytes  target <= {MEMORY_TARGET}  "
         f"{verdict(per_calling <= MEMORY_TARGET)}"
+    )
+    record(
+        f"scale: bytes per queued Calling ({MEMORY_CALLINGS:,} queued)",
+        per_calling,
+        "bytes",
+        baseline=per_payload,
+        baseline_name="its payload",
+        target=f"<= {MEMORY_TARGET} bytes",
+        passed=per_calling <= MEMORY_TARGET,
     )
 
     print("scale: dispatch cost per calling by queue depth")
@@ -142,6 +169,17 @@ def main() -> None:
         f"  deepest/shallowest {ratio:>12.2f}x  target <= {FLATNESS_TARGET}  "
         f"{verdict(ratio <= FLATNESS_TARGET)}"
     )
+    for depth in DEPTHS[1:]:
+        record(
+            f"scale: dispatch cost at queue depth {depth:,}",
+            costs[depth] * 1e6,
+            "µs",
+            baseline=costs[DEPTHS[0]] * 1e6,
+            baseline_name=f"depth {DEPTHS[0]}",
+            ratio=costs[depth] / costs[DEPTHS[0]],
+            target=f"<= {FLATNESS_TARGET}x" if depth == DEPTHS[-1] else None,
+            passed=ratio <= FLATNESS_TARGET if depth == DEPTHS[-1] else None,
+        )
 
 
 if __name__ == "__main__":
