@@ -55,6 +55,7 @@ class HookActor:
         try:
             with self._broadcast.subscribe(self.hook.buffer_size) as subscription:
                 task_status.started(self)
+                unreported = 0
                 while True:
                     event: LifecycleEvent | None = None
                     try:
@@ -68,10 +69,15 @@ class HookActor:
                         return  # drained, or the bus closed
                     except Lagged as lag:
                         self.lagged += lag.missed
-                        self._report(ObserverLagged(hook=self.hook.name, missed=lag.missed))
+                        unreported += lag.missed
                         continue
                     if event is None:
                         continue  # drain() interrupted the wait: read on without waiting
+                    if unreported and len(subscription) < subscription.buffer_size:
+                        # Only once our own buffer has room: the report lands in it too,
+                        # and must not push out an event (a lag reporting itself forever).
+                        self._report(ObserverLagged(hook=self.hook.name, missed=unreported))
+                        unreported = 0
                     await self._handle(event)
         finally:
             self._wait_scope = None
