@@ -6,8 +6,7 @@ from typing import Any
 
 import trio
 
-from callboard.services import Calling
-from callboard.services import NormalizedResponse, StreamDelta, Usage
+from callboard.services import Calling, NormalizedResponse, StreamDelta, Usage
 
 
 class EchoBackend:

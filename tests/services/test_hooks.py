@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.lowlevel
 
 from callboard.actors import LifecycleEvent
 from callboard.errors import ConfigError
@@ -62,7 +63,7 @@ async def test_interceptors_run_in_phase_and_registration_order(started: bool) -
     hooks.register(HookPhase.PostInvocation, lambda c: order.append("post1"))
 
     async def pre_async(calling: Calling) -> None:
-        await trio.sleep(0)
+        await trio.lowlevel.checkpoint()
         order.append("pre1")
 
     hooks.register(HookPhase.PreInvocation, pre_async)
