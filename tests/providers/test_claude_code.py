@@ -251,9 +251,17 @@ async def test_partial_messages_are_not_requested_without_streaming(cli: Path) -
 
 async def test_a_malformed_line_is_invalid_response_and_kills_the_process(cli: Path) -> None:
     backend = ClaudeCode(config(cli, mode="malformed"))  # it sleeps 60 s after the line
+    calling = Calling({"prompt": "x"})
     with trio.fail_after(20):
-        with pytest.raises(InvalidResponse, match="not JSON"):
-            await backend.execute(Calling({"prompt": "x"}))
+        with pytest.raises(InvalidResponse, match="not JSON") as caught:
+            await backend.execute(calling)
+    assert caught.value.calling_id == calling.id
+
+
+async def test_a_line_over_the_limit_is_invalid_response(cli: Path) -> None:
+    backend = ClaudeCode(config(cli, max_line_bytes=1024))
+    with pytest.raises(InvalidResponse, match="max_line_bytes=1024"):
+        await backend.execute(Calling({"prompt": "y" * 2000}))
 
 
 async def test_a_non_zero_exit_without_result_carries_stderr(cli: Path) -> None:
@@ -285,8 +293,11 @@ async def test_an_error_result_is_typed_by_what_it_says_and_masks_keys(cli: Path
 
 async def test_a_missing_executable_is_not_found(tmp_path: Path) -> None:
     backend = ClaudeCode(ClaudeCodeConfig(executable=str(tmp_path / "no-claude-here")))
-    with pytest.raises(NotFound, match="was not found"):
-        await backend.execute(Calling({"prompt": "x"}))
+    calling = Calling({"prompt": "x"})
+    with pytest.raises(NotFound, match="was not found") as caught:
+        await backend.execute(calling)
+    assert caught.value.calling_id == calling.id
+    assert caught.value.provider == "claude_code"
 
 
 async def test_a_non_executable_file_cannot_be_started(tmp_path: Path) -> None:

@@ -225,7 +225,8 @@ class ClaudeCode:
             streaming=calling.streaming,
         )
         decoder = ClaudeCodeDecoder(calling_id=calling.id)
-        run = _Run(self.config, decoder, calling.stream_sink if calling.streaming else None)
+        sink = calling.stream_sink if calling.streaming else None
+        run = _Run(self.config, decoder, sink, calling_id=calling.id)
         exit_code = await run.run(command, request.prompt.encode())
         if decoder.done and decoder.session_id:
             self.provider_metadata["session_id"] = decoder.session_id
@@ -247,7 +248,10 @@ class _Run:
         config: ClaudeCodeConfig,
         decoder: ClaudeCodeDecoder,
         sink: trio.MemorySendChannel[StreamDelta] | None,
+        *,
+        calling_id: str | None = None,
     ) -> None:
+        self._calling_id = calling_id
         self._config = config
         self._decoder = decoder
         self._sink = sink
@@ -278,7 +282,7 @@ class _Run:
             try:
                 process = cast(trio.Process, await nursery.start(start))
             except OSError as error:
-                failure = _not_runnable(config.executable, error)
+                failure = _not_runnable(config.executable, error, self._calling_id)
             else:
                 assert process.stdout is not None and process.stderr is not None
                 nursery.start_soon(self._drain_stderr, process.stderr)
@@ -302,14 +306,17 @@ class _Run:
             buffer += chunk
             start = 0
             while (end := buffer.find(b"\n", start)) >= 0:
+                if end - start > limit:
+                    break
                 await self._line(bytes(buffer[start:end]))
                 start = end + 1
             del buffer[:start]
-            if len(buffer) > limit:
+            if len(buffer) > limit:  # a line over the limit, complete or not
                 raise InvalidResponse(
                     f"the Claude Code CLI printed a line longer than max_line_bytes={limit}; "
                     "raise ClaudeCodeConfig.max_line_bytes",
                     provider=PROVIDER,
+                    calling_id=self._calling_id,
                 )
         if buffer.strip():
             await self._line(bytes(buffer))
@@ -333,16 +340,18 @@ async def _kill(process: trio.Process) -> None:
     process.kill()
 
 
-def _not_runnable(executable: str, error: OSError) -> ProviderError:
+def _not_runnable(executable: str, error: OSError, calling_id: str | None) -> ProviderError:
     if isinstance(error, FileNotFoundError):
         return NotFound(
             f"the Claude Code CLI {executable!r} was not found; install Claude Code or set "
             "ClaudeCodeConfig(executable=...) to its path",
             provider=PROVIDER,
+            calling_id=calling_id,
         )
     return ClaudeCodeFailed(
         f"the Claude Code CLI {executable!r} could not be started "
         f"({type(error).__name__}: {error.strerror or error}); check that it is executable",
+        calling_id=calling_id,
     )
 
 
