@@ -1,0 +1,111 @@
+"""Ceiling: Callings per second through a started iModel with a no-op Tool backend.
+
+Nothing here waits on a network or a limit, so the figure is the cost of callboard's own
+path: ``invoke`` builds a Calling, the Executor actor queues, admits and dispatches it,
+the pipeline runs (no hooks registered), the Tool checks the arguments and awaits the
+function, and every step publishes a lifecycle event on the model's Broadcast. The
+baseline awaits the same Tool directly from the same number of caller tasks, in the same
+run. Target: >= 20,000 Callings/s.
+
+``bench_executor`` measures the Executor alone (submit without awaiting each call); this
+is the path a user's ``await model.invoke(...)`` takes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from benchmarks._report import record
+from callboard.services import Calling, Tool, iModel
+
+CALLS = 20_000
+CALLERS = 64
+REPEATS = 3
+TARGET = 20_000.0
+
+
+async def noop(i: int) -> int:
+    """Return its argument."""
+    return i
+
+
+async def _callers(work: Callable[[int], Awaitable[None]], calls: int) -> float:
+    indices = iter(range(calls))
+
+    async def caller() -> None:
+        for i in indices:
+            await work(i)
+
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for _ in range(CALLERS):
+            nursery.start_soon(caller)
+    return time.perf_counter() - start
+
+
+async def direct_tool() -> float:
+    tool = Tool(noop)
+
+    async def work(i: int) -> None:
+        await tool.execute(Calling({"i": i}))
+
+    return await _callers(work, CALLS)
+
+
+async def started_model() -> float:
+    model = iModel(backend=Tool(noop), queue_capacity=1000)
+    async with model:
+
+        async def work(i: int) -> None:
+            calling = await model.invoke(i=i)
+            assert calling.response == i
+
+        return await _callers(work, CALLS)
+
+
+async def inline_model() -> float:
+    model = iModel(backend=Tool(noop))
+
+    async def work(i: int) -> None:
+        await model.invoke(i=i)
+
+    return await _callers(work, CALLS)
+
+
+def main() -> None:
+    direct = min(trio.run(direct_tool) for _ in range(REPEATS))
+    started = min(trio.run(started_model) for _ in range(REPEATS))
+    inline = min(trio.run(inline_model) for _ in range(REPEATS))
+    rate = CALLS / started
+    print(f"ceiling: {CALLS:,} calls from {CALLERS} callers, no-op Tool, best of {REPEATS}")
+    print(f"  Tool awaited directly     {CALLS / direct:>10,.0f} calls/s")
+    print(
+        f"  started iModel (actors)   {rate:>10,.0f} callings/s  target >= {TARGET:,.0f}  "
+        f"{'PASS' if rate >= TARGET else 'MISS'}"
+    )
+    print(f"  inline iModel (no actors) {CALLS / inline:>10,.0f} callings/s")
+    record(
+        "started iModel, no-op Tool, 64 callers",
+        rate,
+        "callings/s",
+        baseline=CALLS / direct,
+        baseline_name="Tool awaited directly",
+        ratio=direct / started,
+        target=f">= {TARGET:,.0f}/s",
+        passed=rate >= TARGET,
+    )
+    record(
+        "inline iModel, no-op Tool, 64 callers",
+        CALLS / inline,
+        "callings/s",
+        baseline=CALLS / direct,
+        baseline_name="Tool awaited directly",
+        ratio=direct / inline,
+    )
+
+
+if __name__ == "__main__":
+    main()
