@@ -17,7 +17,6 @@ from callboard.services import (
     CallingTimeoutError,
     Executor,
     InvocationError,
-    ProviderUnavailable,
     Tool,
     iModel,
 )
@@ -35,9 +34,9 @@ def test_backend_or_provider_exactly_one() -> None:
         iModel(backend=EchoBackend(), provider="openai")
 
 
-def test_provider_without_match_endpoint_is_a_typed_error() -> None:
-    with pytest.raises(ProviderUnavailable, match="match_endpoint") as caught:
-        iModel(provider="openai", api_key="sk-canary-0000")
+def test_an_unknown_provider_is_a_typed_error_without_the_key() -> None:
+    with pytest.raises(CallboardError, match="openai") as caught:
+        iModel(provider="no-such-provider", api_key="sk-canary-0000")
     assert "sk-canary-0000" not in str(caught.value)
     assert isinstance(caught.value, ConfigError)
 
@@ -252,3 +251,35 @@ async def test_a_thousand_concurrent_invokes_all_complete(
     assert backend.calls == 1000
     # 200 at once, then 200/s: the last one starts around 4 s in
     assert 3.9 <= trio.current_time() - start <= 5.0
+
+
+# -- provider models over the fake provider (loopback HTTP) ----------------------------
+
+
+async def test_provider_model_matches_an_endpoint_and_runs_it_in_its_tree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from callboard.testing import FakeProvider
+
+    monkeypatch.setenv("OPENAI_TEST_KEY", "test-key")
+    async with FakeProvider() as server:
+        model = iModel(
+            provider="openai",
+            base_url=f"{server.base_url}/v1",
+            api_key="OPENAI_TEST_KEY",
+            model="gpt-4o",
+            timeout=None,
+            limit_requests=100,
+        )
+        assert model.api_key_env == "OPENAI_TEST_KEY"
+        async with model:
+            assert model.supervisor is not None
+            assert [c.id for c in model.supervisor.which_children()] == ["endpoint", "executor"]
+            calling = await model.invoke(messages=[{"role": "user", "content": "hello"}])
+            hi = [{"role": "user", "content": "hi"}]
+            chunks = [chunk async for chunk in model.invoke_stream(messages=hi)]
+        inline = await model.invoke(messages=[{"role": "user", "content": "again"}])
+    assert calling.status is CallingStatus.COMPLETED
+    assert calling.response.text
+    assert "".join(chunks)
+    assert inline.response.text

@@ -77,8 +77,9 @@ class iModel:
     model shares between its two ways of running:
 
     - **started** (``async with model:``, or hosted by a :class:`ServiceRegistry`): a
-      Supervisor (one_for_one) runs the hook actors and the Executor actor; calls go
-      through the Executor's FIFO queue, observers run in their own tasks.
+      Supervisor (one_for_one) runs the hook actors, the Endpoint actor (for a provider
+      backend) and the Executor actor; calls go through the Executor's FIFO queue,
+      observers run in their own tasks.
     - **inline** (never started): ``invoke`` runs the same steps in the caller's task —
       the same buckets, hooks and events, no task spawned; observer hooks then run in
       the caller's task too.
@@ -225,6 +226,9 @@ class iModel:
             broadcast=self.broadcast,
             name=executor_name,
         )
+        attach = getattr(backend, "attach", None)
+        if callable(attach):  # an Endpoint: feed it rate-limit headers, retries readmit
+            attach(self.executor, broadcast=self.broadcast)
         self._inline = InlineRunner(
             self._pipeline,
             requests=requests,
@@ -253,8 +257,9 @@ class iModel:
     async def run(self, *, task_status: trio.TaskStatus[iModel] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the actor tree until :meth:`stop` or cancellation (a supervisor's child).
 
-        Hook actors start first (so they see every event), the Executor last; they stop
-        in reverse order.
+        Hook actors start first (so they see every event), then an actor backend (an
+        Endpoint: its ``run`` opens its client), the Executor last; they stop in reverse
+        order.
 
         Raises:
             ActorError: the model is running already.
@@ -267,6 +272,9 @@ class iModel:
             ChildSpec(f"hook{i}:{actor.hook.name}", actor.run, restart=Restart.TRANSIENT)
             for i, actor in enumerate(actors)
         ]
+        backend_run: Any = getattr(self.backend, "run", None)
+        if callable(backend_run):  # an actor backend (an Endpoint) runs before its Executor
+            specs.append(ChildSpec("endpoint", backend_run))
         specs.append(ChildSpec("executor", self.executor.run))
         supervisor = Supervisor(
             specs, strategy=Strategy.ONE_FOR_ONE, broadcast=self.broadcast, name=self.name

@@ -9,12 +9,13 @@ from typing import Any
 import attrs
 
 from callboard.actors import Broadcast, BroadcastClosed, LifecycleEvent
+from callboard.errors import CallboardError
 
 from ._backend import Backend
 from ._calling import Calling
 from ._events import CallingAborted
 from ._hooks import HookOptions, HookPhase, HookRegistry, intercept, observes, run_hook
-from ._model_errors import HookAborted
+from ._model_errors import HookAborted, InvocationError
 
 __all__ = ["CallOptions", "Emitter", "Pipeline"]
 
@@ -61,6 +62,10 @@ class Pipeline:
     """The Backend the model's Executor (or the inline path) runs: PreInvocation hooks,
     the real backend, PostInvocation hooks.
 
+    A backend error that is not a :class:`CallboardError` is wrapped in
+    :class:`InvocationError` (the original as ``__cause__``), so the Calling, the events
+    and the caller all see one typed error whose message holds no request data.
+
     A hook that aborts finishes the Calling itself (as aborted, with ``HookAborted``) and
     reports ``actual_tokens = 0`` when no request was sent, so the whole token
     reservation is refunded.
@@ -97,7 +102,15 @@ class Pipeline:
         except HookAborted as aborted:
             calling.actual_tokens = 0  # nothing was sent
             return await self._abort(calling, aborted)
-        response = await self.backend.execute(calling)
+        try:
+            response = await self.backend.execute(calling)
+        except CallboardError:
+            raise
+        except Exception as error:
+            # Not one of ours: its message is unknown territory (it may quote a key), so
+            # the Calling, its events and its waiters get a typed error naming only the
+            # type; the original stays reachable as __cause__.
+            raise InvocationError(calling.id, error) from error
         if hooks is None or not hooks.hooks(HookPhase.PostInvocation):
             return response
         calling.response = response
