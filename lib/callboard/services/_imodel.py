@@ -10,7 +10,7 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import trio
 
@@ -274,7 +274,7 @@ class iModel:
         ]
         backend_run: Any = getattr(self.backend, "run", None)
         if callable(backend_run):  # an actor backend (an Endpoint) runs before its Executor
-            specs.append(ChildSpec("endpoint", backend_run))
+            specs.append(ChildSpec("endpoint", cast(Any, backend_run)))
         specs.append(ChildSpec("executor", self.executor.run))
         supervisor = Supervisor(
             specs, strategy=Strategy.ONE_FOR_ONE, broadcast=self.broadcast, name=self.name
