@@ -168,7 +168,9 @@ def test_unreachable_provider_is_one_line(
     report = json.loads(captured.out)
     assert report["completed"] == 0 and report["failed"] == 3
     lines = captured.err.splitlines()
-    assert lines[-1].startswith("callboard bench: error: no call succeeded: cannot reach openai")
+    assert lines[-1].startswith(
+        "callboard bench: error: no call succeeded: the connection to openai failed"
+    )
     assert "sk-test" not in captured.err + captured.out
     assert "Traceback" not in captured.err
 

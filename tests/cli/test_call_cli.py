@@ -127,7 +127,7 @@ def test_unreachable_server_is_one_line(capsys: pytest.CaptureFixture[str]) -> N
     )
     captured = capsys.readouterr()
     assert code == 1
-    assert captured.err.startswith("callboard call: error: cannot reach openai at ")
+    assert captured.err.startswith("callboard call: error: the connection to openai failed")
     assert captured.err.count("\n") == 1 and captured.out == ""
 
 

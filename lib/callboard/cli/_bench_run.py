@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
-import httpx2
 import trio
 
 from callboard.actors import Lagged, LifecycleEvent, Subscription
@@ -201,21 +200,15 @@ async def _run_models(
     on_started: Callable[[], None] | None,
     handle_sigint: bool,
 ) -> BenchReport:
-    pool = httpx2.Limits(
-        max_connections=config.concurrency, max_keepalive_connections=config.concurrency
-    )
-    client = await stack.enter_async_context(
-        httpx2.AsyncClient(limits=pool, timeout=httpx2.Timeout(60.0))
-    )
     limits = config.client_limits or fake is None
     models = build_models(
         target,
-        client,
         count=config.models,
         retry=RetryPolicy(max_retries=config.retries, base_delay=0.1, max_delay=2.0),
         limit_requests=config.rpm if limits else None,
         limit_tokens=config.tpm if limits else None,
         queue_capacity=max(100, config.concurrency),
+        max_connections=config.concurrency,
     )
     registry = ServiceRegistry(name="bench")
     for model in models:

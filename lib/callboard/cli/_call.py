@@ -10,7 +10,6 @@ import argparse
 import sys
 from typing import Any
 
-import httpx2
 import trio
 
 from callboard.errors import CallboardError
@@ -70,22 +69,21 @@ def _usage_line(usage: Usage | None) -> str:
 async def _call(args: argparse.Namespace) -> Usage | None:
     target = resolve_target(args.provider, model=args.model, base_url=args.base_url)
     retry = RetryPolicy(max_retries=max(0, args.retries), base_delay=0.25, max_delay=4.0)
-    async with httpx2.AsyncClient(timeout=httpx2.Timeout(args.timeout)) as client:
-        (model,) = build_models(target, client, count=1, retry=retry)
-        payload = _payload(args)
+    (model,) = build_models(target, count=1, retry=retry, timeout=args.timeout)
+    payload = _payload(args)
+    async with model:
         if not args.stream:
             calling = await model.invoke(**payload)
             response: NormalizedResponse = calling.response
             print(response.text, flush=True)
             return response.usage
-        async with model:
-            channel = await model.invoke_stream_with_channel(**payload)
-            async for delta in channel:
-                if delta.text:
-                    print(delta.text, end="", flush=True)
-            print(flush=True)
-            final: NormalizedResponse = channel.calling.response
-            return final.usage
+        channel = await model.invoke_stream_with_channel(**payload)
+        async for delta in channel:
+            if delta.text:
+                print(delta.text, end="", flush=True)
+        print(flush=True)
+        final: NormalizedResponse = channel.calling.response
+        return final.usage
 
 
 def _leaves(group: BaseExceptionGroup[CallboardError]) -> list[CallboardError]:

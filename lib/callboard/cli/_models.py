@@ -7,22 +7,19 @@ One place decides how a provider name, a model name, a base URL and a key become
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 
 import attrs
-import httpx2
 
 from callboard.errors import ConfigError
 from callboard.providers import ModelType, ProviderSpec, get_provider
 from callboard.resilience import RetryPolicy
-from callboard.services import iModel
+from callboard.services import Secret, iModel
 
 from ._errors import CliError
-from ._transport import HttpBackend
 
-__all__ = ["Target", "build_models", "endpoint_available", "resolve_target"]
+__all__ = ["Target", "build_models", "resolve_target"]
 
 DEFAULT_MODELS = {"anthropic": "claude-haiku-4-5"}
 """Model used when ``--model`` is not given (``gpt-4o-mini`` for every other provider)."""
@@ -64,51 +61,56 @@ def resolve_target(
     return Target(spec, model or DEFAULT_MODELS.get(spec.name, "gpt-4o-mini"), key)
 
 
-def endpoint_available() -> bool:
-    """Whether this installation has the Endpoint actor (``providers.match_endpoint``)."""
-    providers = importlib.import_module("callboard.providers")
-    return hasattr(providers, "match_endpoint")
-
-
 def build_models(
     target: Target,
-    client: httpx2.AsyncClient,
     *,
     count: int,
     retry: RetryPolicy,
     limit_requests: int | None = None,
     limit_tokens: int | None = None,
     queue_capacity: int = 100,
+    max_connections: int | None = None,
+    timeout: float | None = 60.0,
 ) -> list[iModel]:
-    """``count`` models on ``target`` that share one request bucket and one token bucket
-    (the first model's), the way the keys they share are limited by the provider.
+    """``count`` models on ``target``, each with its own Endpoint actor (and pooled
+    client), sharing one request bucket and one token bucket (the first model's Executor
+    holds them), the way the key they share is limited by the provider.
+
+    Start them (``async with model`` or a ServiceRegistry) before calling: the Endpoint
+    opens its client when its actor starts.
 
     Args:
         target: the provider, model and key.
-        client: the pooled HTTP client the backends share.
         count: how many models.
-        retry: the retry policy of every backend.
+        retry: every Endpoint's retry policy.
         limit_requests: requests per minute for all the models together.
         limit_tokens: tokens per minute for all the models together.
         queue_capacity: each model's Executor queue.
+        max_connections: each Endpoint's connection pool size.
+        timeout: seconds for one HTTP attempt (``None``: no limit).
     """
+    endpoint_options: dict[str, Any] = {
+        "base_url": target.spec.base_url,
+        "model": target.model,
+        "retry": retry,
+        "timeout": timeout,
+        "max_connections": max_connections,
+    }
+    if target.api_key is not None:
+        endpoint_options["api_key"] = Secret(target.api_key)
     models: list[iModel] = []
     for index in range(count):
-        backend = HttpBackend(
-            client,
-            target.spec,
-            api_key=target.api_key,
-            defaults={"model": target.model},
-            retry=retry,
-        )
         options: dict[str, Any] = {"name": f"{target.spec.name}-{index}"}
         if index == 0:
             options.update(limit_requests=limit_requests, limit_tokens=limit_tokens)
         else:
             options["executor"] = models[0].executor
-        model = iModel(backend=backend, queue_capacity=queue_capacity, **options)
-        backend.broadcast = model.broadcast
-        backend.limiter = model.rate_limiter
-        backend.executor = model.executor
+        model = iModel(
+            provider=target.spec.name,
+            endpoint="chat",
+            queue_capacity=queue_capacity,
+            **options,
+            **endpoint_options,
+        )
         models.append(model)
     return models

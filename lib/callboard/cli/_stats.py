@@ -22,6 +22,7 @@ from callboard.services import (
     CallingEvent,
     CallingFailed,
     CallingQueued,
+    CallingRetrying,
     CallingStarted,
     CallingTimedOut,
     StreamChunkReceived,
@@ -131,12 +132,10 @@ class BenchStats:
 
     Times are the events' own ``time`` stamps (Trio clock), so queue wait is the time
     from a Calling's first ``CallingQueued`` to its first ``CallingStarted`` and latency
-    the time from that first queueing to its terminal event. A retry is counted when an
-    attempt after the first starts, or when the transport publishes an event that
-    announces one (the Endpoint's ``CallingRetrying``, or any event with ``calling_id``
-    and ``delay`` whose class name says retry); 429s are counted from those events
-    (``status`` 429 or a ``RateLimited`` error) and from calls that finally failed with
-    ``RateLimited``.
+    the time from that first queueing to its terminal event. A retry is counted for each
+    Endpoint ``CallingRetrying`` (or an attempt after the first starting without one);
+    429s are counted from the retries caused by ``RateLimited`` and from calls that
+    finally failed with it.
 
     Args:
         start: the Trio time the run started (the rate is measured from it).
@@ -173,7 +172,7 @@ class BenchStats:
             self._chunk(event)
         elif isinstance(event, CallingEvent):
             self._calling(event)
-        elif _is_retry_announcement(event):
+        elif isinstance(event, CallingRetrying):
             self._retry(event)
 
     def _calling(self, event: CallingEvent) -> None:
@@ -225,13 +224,9 @@ class BenchStats:
         del self._open[event.calling_id]
         self._chunk_seen.discard(event.calling_id)
 
-    def _retry(self, event: LifecycleEvent) -> None:
-        calling_id: str = getattr(event, "calling_id", "")
-        entry = self._open.get(calling_id)
-        error = getattr(event, "error", "")
-        if getattr(event, "status", None) == 429 or (
-            isinstance(error, str) and error.startswith("RateLimited")
-        ):
+    def _retry(self, event: CallingRetrying) -> None:
+        entry = self._open.get(event.calling_id)
+        if event.error.startswith("RateLimited("):
             self.rate_limited += 1
         if entry is not None:
             entry[3] += 1
@@ -272,8 +267,3 @@ class BenchStats:
     def first_chunk_quantiles(self) -> dict[str, float | None]:
         """Time to first chunk p50/p95/p99, in milliseconds."""
         return _quantiles_ms(self.first_chunks, (0.5, 0.95, 0.99))
-
-
-def _is_retry_announcement(event: LifecycleEvent) -> bool:
-    name = type(event).__name__.lower()
-    return "retr" in name and hasattr(event, "calling_id") and hasattr(event, "delay")
