@@ -24,7 +24,7 @@ from ._table import print_report
 
 __all__ = ["DEFAULT_CALLINGS", "add_parser", "run"]
 
-DEFAULT_CALLINGS = 6000
+DEFAULT_CALLINGS = 10_000
 """About 20 s on a 2-core machine with the default flags (fake provider)."""
 DEFAULT_REAL_CALLINGS = 20
 """Against a real provider every call costs money: a small default."""

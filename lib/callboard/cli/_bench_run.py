@@ -235,7 +235,7 @@ async def _run_models(
     for subscription in subscriptions:
         _drain(subscription, run.stats)
     if display is not None:
-        display(run.stats.progress(trio.current_time()))
+        display(run.stats.progress(run.ended or trio.current_time(), window=None))
     return _report(config, target, run, fake)
 
 

@@ -43,12 +43,12 @@ class ProgressDisplay:
 
         self._progress: Progress = Progress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TextColumn(
-                "in flight {task.fields[in_flight]:>4}  queued {task.fields[queued]:>5}  "
-                "429s {task.fields[rate_limited]:>4}  retries {task.fields[retries]:>4}  "
-                "failed {task.fields[failed]:>4}  {task.fields[rate]:>7.0f} calls/s"
+                "in flight {task.fields[in_flight]}  queued {task.fields[queued]}  "
+                "429s {task.fields[rate_limited]}  retries {task.fields[retries]}  "
+                "failed {task.fields[failed]}  {task.fields[rate]:.0f}/s"
             ),
             TimeElapsedColumn(),
             console=Console(stderr=True),

@@ -239,13 +239,17 @@ class BenchStats:
         self._chunk_seen.add(event.calling_id)
         self.first_chunks.append(event.time - entry[0])
 
-    def progress(self, now: float, window: float = 2.0) -> BenchProgress:
-        """The counters now, with calls/s over the last ``window`` seconds."""
+    def progress(self, now: float, window: float | None = 2.0) -> BenchProgress:
+        """The counters now, with calls/s over the last ``window`` seconds (``None``:
+        since the start)."""
         recent = self._recent
-        recent.append((now, self.finished))
-        while len(recent) > 2 and recent[1][0] <= now - window:
-            recent.pop(0)
-        then, count = recent[0]
+        if window is None:
+            then, count = self.start, 0
+        else:
+            recent.append((now, self.finished))
+            while len(recent) > 2 and recent[1][0] <= now - window:
+                recent.pop(0)
+            then, count = recent[0]
         rate = (self.finished - count) / (now - then) if now > then else 0.0
         return BenchProgress(
             done=self.done,
