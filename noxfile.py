@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -40,3 +42,11 @@ def bench(session: nox.Session) -> None:
     """Run every benchmark in benchmarks/ and print ratios against same-run baselines."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the docs site (mkdocs, material, mkdocstrings) with warnings as errors."""
+    session.install("-e", ".[docs]")
+    site = os.path.join(session.create_tmp(), "site")
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, *session.posargs)
