@@ -31,7 +31,9 @@ class Figure:
         unit: its unit (``"calls/s"``, ``"µs"``, ``"bytes"``, ``"%"``, ``"x"``).
         baseline: the same-run baseline it is compared with, in the same unit.
         baseline_name: what the baseline is.
-        ratio: value against baseline (or the figure the target applies to).
+        ratio: ``value / baseline`` when both are given (so a rate below its
+            baseline and a cost above it both read as "how far from the baseline"),
+            or the figure a target applies to.
         target: the target as text (``">= 0.90x"``), ``None`` when there is none.
         passed: whether the target was met (``None`` without a target).
     """
