@@ -78,7 +78,9 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:  # pyright: i
     )
     parser.add_argument("--retries", type=int, default=3, help="retries per call (default 3)")
     parser.add_argument("--provider", help="a real provider (openai, anthropic, ...)")
-    parser.add_argument("--model", help="model name (default gpt-4o-mini; claude-haiku-4-5 for anthropic)")
+    parser.add_argument(
+        "--model", help="model name (default gpt-4o-mini; claude-haiku-4-5 for anthropic)"
+    )
     parser.add_argument("--base-url", help="the provider's API root, e.g. http://host/v1")
     parser.add_argument("--json", action="store_true", help="print the report as JSON, no bar")
     parser.set_defaults(handler=run)

@@ -35,7 +35,9 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:  # pyright: i
     )
     parser.add_argument("prompt", help="the user message")
     parser.add_argument("--provider", required=True, help="openai, anthropic, groq, ...")
-    parser.add_argument("--model", help="model name (default gpt-4o-mini; claude-haiku-4-5 for anthropic)")
+    parser.add_argument(
+        "--model", help="model name (default gpt-4o-mini; claude-haiku-4-5 for anthropic)"
+    )
     parser.add_argument("--base-url", help="the provider's API root, e.g. http://127.0.0.1:8080/v1")
     parser.add_argument("--system", help="a system prompt")
     parser.add_argument("--max-tokens", type=positive_int, help="cap on the reply's tokens")

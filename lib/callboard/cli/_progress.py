@@ -7,6 +7,7 @@ task outlives the run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -14,13 +15,14 @@ from ._rich import require_rich
 from ._stats import BenchProgress
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
+    from rich.progress import TaskID
 
 __all__ = ["ProgressDisplay"]
 
 
 class ProgressDisplay:
-    """A bar (finished of total) and the counters the bench cares about.
+    """A bar (finished of total, calls/s, elapsed) and, below it, the counters the
+    bench cares about: in flight, queued, 429s, retries, failed.
 
     Args:
         total: Callings the run will make.
@@ -32,7 +34,7 @@ class ProgressDisplay:
 
     def __init__(self, total: int, title: str) -> None:
         require_rich()
-        from rich.console import Console
+        from rich.console import Console, RenderableType
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -40,42 +42,39 @@ class ProgressDisplay:
             TextColumn,
             TimeElapsedColumn,
         )
+        from rich.text import Text
 
-        self._progress: Progress = Progress(
+        class TwoLines(Progress):
+            """The bar on one line, the counters on the next (fits 80 columns)."""
+
+            counters = ""
+
+            def get_renderables(self) -> Iterable[RenderableType]:
+                yield self.make_tasks_table(self.tasks)
+                yield Text(self.counters, style="dim")
+
+        self._progress: TwoLines = TwoLines(
             TextColumn("[bold]{task.description}"),
-            BarColumn(bar_width=24),
+            BarColumn(bar_width=30),
             MofNCompleteColumn(),
-            TextColumn(
-                "in flight {task.fields[in_flight]}  queued {task.fields[queued]}  "
-                "429s {task.fields[rate_limited]}  retries {task.fields[retries]}  "
-                "failed {task.fields[failed]}  {task.fields[rate]:.0f}/s"
-            ),
+            TextColumn("{task.fields[rate]:>6.0f} calls/s"),
             TimeElapsedColumn(),
             console=Console(stderr=True),
             auto_refresh=False,
             transient=False,
         )
-        self._task: TaskID = self._progress.add_task(
-            title,
-            total=total,
-            in_flight=0,
-            queued=0,
-            rate_limited=0,
-            retries=0,
-            failed=0,
-            rate=0.0,
-        )
+        self._task: TaskID = self._progress.add_task(title, total=total, rate=0.0)
 
     def update(self, progress: BenchProgress) -> None:
         """Show ``progress`` now."""
+        self._progress.counters = (
+            f"in flight {progress.in_flight}  queued {progress.queued}  "
+            f"429s {progress.rate_limited}  retries {progress.retries}  "
+            f"failed {progress.failed}"
+        )
         self._progress.update(
             self._task,
             completed=progress.done + progress.failed,
-            in_flight=progress.in_flight,
-            queued=progress.queued,
-            rate_limited=progress.rate_limited,
-            retries=progress.retries,
-            failed=progress.failed,
             rate=progress.calls_per_second,
         )
         self._progress.refresh()
