@@ -34,6 +34,9 @@ from .limits import LimitsError as LimitsError
 from .limits import OversizeRequest as OversizeRequest
 from .limits import RateLimitState as RateLimitState
 from .limits import TokenBucket as TokenBucket
+from .providers import ClaudeCode as ClaudeCode
+from .providers import ClaudeCodeConfig as ClaudeCodeConfig
+from .providers import ClaudeCodeFailed as ClaudeCodeFailed
 from .providers import MissingApiKey as MissingApiKey
 from .providers import PayloadError as PayloadError
 from .providers import UnknownProvider as UnknownProvider
