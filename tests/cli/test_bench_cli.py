@@ -223,3 +223,32 @@ def test_ctrl_c_stops_and_still_reports() -> None:
     # Whatever was in flight was cancelled, not lost: every started call is accounted for.
     assert report["server"]["succeeded"] >= report["completed"]
     assert report["completed"] + report["failed"] + report["cancelled"] <= 1_000_000
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_bench_against_a_provider_by_url(
+    provider: str,
+    server_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(f"{provider.upper()}_API_KEY", "k-call")
+    code, report = bench(
+        capsys,
+        "--provider",
+        provider,
+        "--base-url",
+        f"{server_url}/v1",
+        "-n",
+        "30",
+        "-c",
+        "6",
+        "--rpm",
+        "6000",
+    )
+    assert code == 0
+    assert report["provider"] == provider and report["server"] is None
+    assert report["model"] == ("claude-haiku-4-5" if provider == "anthropic" else "gpt-4o-mini")
+    assert report["completed"] == 30 and report["failed"] == 0
+    assert report["tokens_used"] > 0
+    assert report["requests_share"]["used"] == 30

@@ -4,37 +4,11 @@ one-line errors."""
 from __future__ import annotations
 
 import re
-import signal
 import socket
-import subprocess
-import sys
-from collections.abc import Iterator
 
 import pytest
 
 from callboard.cli import main
-
-
-@pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "callboard.cli", "fake-provider", "--port", "0", "--key", "k-call"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("fake provider listening on http://127.0.0.1:")
-        yield line.split()[4]
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - only if shutdown hangs
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(autouse=True)
