@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import math
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -67,7 +66,7 @@ class _Crash:
 class _Generation:
     """One run's client and the attempts using it right now."""
 
-    __slots__ = ("cause", "closing", "drained", "number", "scopes", "transport")
+    __slots__ = ("cause", "closing", "number", "scopes", "transport")
 
     def __init__(self, number: int, transport: Transport) -> None:
         self.number = number
@@ -75,7 +74,6 @@ class _Generation:
         self.scopes: set[trio.CancelScope] = set()
         self.closing = False
         self.cause: BaseException | None = None
-        self.drained = trio.Event()
 
 
 def _not_our_crash(error: BaseException) -> bool:
@@ -221,16 +219,17 @@ class Endpoint(Actor[_Crash]):
         raise message.error
 
     async def on_stop(self) -> None:
-        """Close this run's client: drain attempts on a graceful stop, else cancel them."""
+        """Close this run's client; attempts still using it fail with EndpointRestarted.
+
+        That error is retryable: after a crash the retry waits for the restarted run's
+        client; after a stop it goes out on a short-lived client of its own.
+        """
         generation = self._generation
         if generation is None:
             return
         generation.closing = True
         self._generation = None
         self._signal()
-        graceful = generation.cause is None and trio.current_effective_deadline() != -math.inf
-        if graceful and generation.scopes:
-            await generation.drained.wait()
         if generation.cause is None:
             generation.cause = _Stopped(self.name)
         for scope in generation.scopes:
@@ -354,8 +353,6 @@ class Endpoint(Actor[_Crash]):
                     ) from error
         finally:
             generation.scopes.discard(scope)
-            if generation.closing and not generation.scopes:
-                generation.drained.set()
         raise EndpointRestarted(
             f"endpoint {self.name!r} lost its client mid-call "
             f"({type(generation.cause).__name__}); the attempt is retried on the next one",

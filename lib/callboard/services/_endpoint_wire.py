@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import trio
 
 from callboard.limits import (
@@ -84,8 +85,15 @@ class Wire:
         observe = self.observe
         if observe is not None:
             state = self._parse_headers(headers)
-            if not state.empty:
-                observe(state)
+            if state.empty:
+                return
+            reset, limit = state.reset_requests, state.limit_requests
+            if state.remaining_requests == 0 and state.retry_after is None and reset and limit:
+                # Out of requests: the reset is the time to refill ``limit`` of them, so
+                # the next one frees up after reset / limit. Waiting that long is what
+                # keeps the next request from being a 429.
+                state = attrs.evolve(state, retry_after=reset / limit)
+            observe(state)
 
     async def call(
         self, transport: Transport, request: ProviderRequest, calling: Calling
