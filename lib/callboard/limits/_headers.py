@@ -65,25 +65,40 @@ def parse_go_duration(text: str) -> float | None:
     return total
 
 
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds to wait from ``retry-after-ms``, else ``retry-after`` (seconds or HTTP date).
 
-    An HTTP date is measured against the response's ``Date`` header; only when that is
-    missing is the local wall clock used. Negative waits become zero.
+    ``retry-after-ms`` wins (it is the most precise). A negative or malformed value is
+    ignored. An HTTP date is measured against the response's own ``Date`` header (the
+    server's clock, so client clock skew does not matter), else against ``now`` (Unix
+    seconds) when given, and only as a last resort against the local wall clock. A date
+    already past means "retry now" (0.0).
+
+    Args:
+        headers: response headers; names are matched case-insensitively.
+        now: the current Unix time, for a date without a ``Date`` header.
+
+    Example:
+        >>> parse_retry_after({"Retry-After": "2"})
+        2.0
+        >>> parse_retry_after({"retry-after-ms": "1500", "retry-after": "2"})
+        1.5
     """
     lowered = _lower(headers)
     millis = _number(lowered.get("retry-after-ms"))
-    if millis is not None:
-        return max(0.0, millis / 1000.0)
+    if millis is not None and millis >= 0:
+        return millis / 1000.0
     raw = lowered.get("retry-after")
     if raw is None:
         return None
     seconds = _number(raw)
     if seconds is not None:
-        return max(0.0, seconds)
+        return seconds if seconds >= 0 else None
     when = _http_date(raw)
     if when is None:
         return None
+    if "date" not in lowered and now is not None:
+        return max(0.0, when.timestamp() - now)
     return max(0.0, (when - _now(lowered)).total_seconds())
 
 

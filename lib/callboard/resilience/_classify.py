@@ -10,10 +10,11 @@ at the typed error.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 from collections.abc import Mapping
+
+from callboard.limits import parse_retry_after
 
 from ._errors import (
     AuthenticationError,
@@ -29,6 +30,8 @@ from ._errors import (
 )
 
 __all__ = ["error_from_response", "error_from_type", "mask_secrets", "parse_retry_after"]
+# parse_retry_after lives in callboard.limits with the other header parsers; it is
+# re-exported here because deciding when to retry is this layer's business too.
 
 _MAX_MESSAGE = 300
 
@@ -107,60 +110,6 @@ def mask_secrets(text: str, *, secret: str | None = None) -> str:
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
-
-
-def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """The delay in seconds the server asked for, or ``None`` if it asked for none.
-
-    ``retry-after-ms`` wins (it is the most precise), then ``retry-after`` as seconds, then
-    ``retry-after`` as an HTTP date. A date is measured against the response's own ``date``
-    header (the server's clock, so client clock skew does not matter), or against ``now``
-    (Unix seconds) when given; without either, a date cannot be turned into a delay.
-
-    Args:
-        headers: the response headers (any capitalisation).
-        now: the current Unix time, for a date without a ``date`` header.
-
-    Example:
-        >>> parse_retry_after({"Retry-After": "2"})
-        2.0
-        >>> parse_retry_after({"retry-after-ms": "1500", "retry-after": "2"})
-        1.5
-    """
-    lower = _lower(headers)
-    millis = _float(lower.get("retry-after-ms"))
-    if millis is not None and millis >= 0:
-        return millis / 1000
-    value = lower.get("retry-after")
-    if value is None:
-        return None
-    seconds = _float(value)
-    if seconds is not None:
-        return seconds if seconds >= 0 else None
-    when = _http_date(value)
-    if when is None:
-        return None
-    reference = _http_date(lower["date"]) if "date" in lower else now
-    if reference is None:
-        return None
-    return max(0.0, when - reference)
-
-
-def _float(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value.strip())
-    except ValueError:
-        return None
-    return number if number == number and number not in (float("inf"), float("-inf")) else None
-
-
-def _http_date(value: str) -> float | None:
-    parsed = email.utils.parsedate_tz(value)
-    if parsed is None:
-        return None
-    return float(email.utils.mktime_tz(parsed))
 
 
 def _should_retry(headers: Mapping[str, str]) -> bool | None:
