@@ -174,11 +174,15 @@ def _nav_pages() -> set[str]:
     return set(re.findall(r"(?<=[\s:])([\w./-]+\.md)\b", MKDOCS.read_text(encoding="utf-8")))
 
 
+GENERATED = {"benchmarks.md"}
+"""Pages a tool writes (``nox -s bench``): in the nav even before their first run."""
+
+
 def test_every_page_is_in_the_nav() -> None:
     nav = _nav_pages()
     pages = {_name(page) for page in _pages()}
     assert pages - nav == set(), "add these pages to the nav of mkdocs.yml"
-    assert nav - pages == set(), "the nav of mkdocs.yml names pages that do not exist"
+    assert nav - pages - GENERATED == set(), "the nav of mkdocs.yml names missing pages"
 
 
 @pytest.mark.parametrize("page", _pages(), ids=_name)
