@@ -61,9 +61,7 @@ async def test_an_error_before_the_stream_is_retried() -> None:
     async with rig(retry=RetryPolicy(max_retries=1, base_delay=0.0)) as r:
         r.fp.script(ROUTES["openai"], [Fault.error(503), None])
         send, receive = trio.open_memory_channel[StreamDelta](100)
-        response = await r.executor.call(
-            Calling(dict(CHAT), streaming=True, stream_sink=send)
-        )
+        response = await r.executor.call(Calling(dict(CHAT), streaming=True, stream_sink=send))
         deltas = [delta async for delta in receive]
     assert "".join(d.text for d in deltas) == response.text
     assert [q.status for q in r.fp.requests] == [503, 200]
