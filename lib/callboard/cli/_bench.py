@@ -139,6 +139,12 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("callboard bench: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except BaseExceptionGroup as group:  # from inside the run's nurseries
+        interrupted, rest = group.split(KeyboardInterrupt)
+        if rest is None and interrupted is not None:
+            print("callboard bench: interrupted", file=sys.stderr)
+            return INTERRUPTED
+        raise
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
