@@ -41,6 +41,7 @@ from .providers import MissingApiKey as MissingApiKey
 from .providers import PayloadError as PayloadError
 from .providers import UnknownProvider as UnknownProvider
 from .providers import UnsupportedModelType as UnsupportedModelType
+from .providers import match_endpoint as match_endpoint
 from .resilience import AuthenticationError as AuthenticationError
 from .resilience import BadRequest as BadRequest
 from .resilience import CircuitBreaker as CircuitBreaker
@@ -66,6 +67,12 @@ from .services import CallingError as CallingError
 from .services import CallingStateError as CallingStateError
 from .services import CallingStatus as CallingStatus
 from .services import CallingTimeoutError as CallingTimeoutError
+from .services import CircuitSettings as CircuitSettings
+from .services import Endpoint as Endpoint
+from .services import EndpointConfig as EndpointConfig
+from .services import EndpointRestarted as EndpointRestarted
 from .services import Executor as Executor
+from .services import InvalidEndpointConfig as InvalidEndpointConfig
 from .services import QueueFull as QueueFull
+from .services import Secret as Secret
 from .services import ServicesError as ServicesError
