@@ -61,6 +61,8 @@ from ._model_errors import ToolError as ToolError
 from ._normalized import NormalizedResponse as NormalizedResponse
 from ._normalized import StreamDelta as StreamDelta
 from ._normalized import Usage as Usage
+from ._otel import GenAITelemetry as GenAITelemetry
+from ._otel import TelemetryUnavailable as TelemetryUnavailable
 from ._registry import ServiceRegistry as ServiceRegistry
 from ._secret import Secret as Secret
 from ._serialize import ModelConfig as ModelConfig
@@ -105,6 +107,7 @@ __all__ = [
     "EndpointRestarted",
     "Executor",
     "ExecutorPaused",
+    "GenAITelemetry",
     "Hook",
     "HookAborted",
     "HookActor",
@@ -130,6 +133,7 @@ __all__ = [
     "StreamChannelError",
     "StreamChunkReceived",
     "StreamDelta",
+    "TelemetryUnavailable",
     "TokenEstimator",
     "Tool",
     "ToolArgumentError",
