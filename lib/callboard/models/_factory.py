@@ -1,0 +1,197 @@
+"""Model: build a model from a ``"provider/model"`` id, one factory per model type."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from callboard.providers import PROVIDERS, ProviderSpec, UnknownProvider, get_provider
+from callboard.services import Secret, iModel
+
+from ._errors import InvalidModelId, ModelTypeNotOffered, UnknownModelProvider
+from ._kinds import KINDS, Kind, providers_offering
+from ._model import ProviderModel
+from ._serialized import load_model
+from ._typed import (
+    ChatCompletion,
+    Moderation,
+    SpeechToText,
+    TextEmbedder,
+    TextReranker,
+    TextToImage,
+    TextToSpeech,
+)
+
+__all__ = ["Model"]
+
+M = TypeVar("M", bound=ProviderModel[Any])
+
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*\Z")
+
+_CLASSES: Mapping[str, type[ProviderModel[Any]]] = {
+    cls.model_type: cls
+    for cls in (
+        ChatCompletion,
+        TextEmbedder,
+        Moderation,
+        TextToImage,
+        TextToSpeech,
+        SpeechToText,
+        TextReranker,
+    )
+}
+
+
+def _split(model_path: str) -> tuple[str, str]:
+    provider, _, model_id = str(model_path).partition("/")
+    if not provider.strip() or not model_id.strip():
+        raise InvalidModelId(
+            f"a model id is 'provider/model', e.g. 'openai/gpt-4o'; got {model_path!r}",
+            field="model",
+        )
+    return provider.strip(), model_id.strip()
+
+
+def _spec(provider: str, kind: Kind, base_url: object) -> ProviderSpec:
+    offering = ", ".join(providers_offering(kind))
+    try:
+        spec = get_provider(provider, base_url=base_url if isinstance(base_url, str) else None)
+    except UnknownProvider:
+        raise UnknownModelProvider(
+            f"unknown provider {provider!r} for {kind.name}; providers offering "
+            f"{kind.name}: {offering}",
+            field="provider",
+        ) from None
+    if not spec.offers(kind.model_type):
+        offered = ", ".join(k.name for k in KINDS.values() if spec.offers(k.model_type))
+        raise ModelTypeNotOffered(
+            f"provider {spec.name!r} does not offer {kind.name}; it offers: {offered}. "
+            f"Providers offering {kind.name}: {offering}",
+            field="model_type",
+        )
+    return spec
+
+
+def _build(cls: type[M], model_path: str, kwargs: dict[str, Any]) -> M:
+    kind = KINDS[cls.model_type]
+    provider, model_id = _split(model_path)
+    spec = _spec(provider, kind, kwargs.get("base_url"))
+    api_key = kwargs.get("api_key")
+    if isinstance(api_key, str) and not _ENV_NAME.match(api_key):
+        kwargs["api_key"] = Secret(api_key)  # never held as plain text, even here
+    recipe: dict[str, Any] = {
+        "name": f"{spec.name}/{model_id}",
+        **kwargs,
+        "provider": spec.name,
+        "endpoint": kind.model_type.value,
+        "model": model_id,
+    }
+
+    def rebuild() -> iModel:
+        return iModel(**recipe)
+
+    return cls(rebuild(), rebuild=rebuild)
+
+
+class Model:
+    """Build a model from ``"provider/model"``: one factory per model type.
+
+    Every factory takes the model id and keyword arguments: request defaults
+    (``temperature``, ``max_tokens``, ``voice``, ...), where and how to reach the
+    provider (``base_url``, ``api_key`` — preferably the *name* of an environment
+    variable such as ``"OPENAI_API_KEY"`` — ``timeout``, ``retry``, ...) and the
+    model's limits and hooks (``limit_requests``, ``limit_tokens``,
+    ``hook_registry``, ...), exactly as :class:`~callboard.services.iModel` takes them.
+
+    Raises (every factory):
+        InvalidModelId: the id is not ``"provider/model"``.
+        UnknownModelProvider: no such provider (lists those offering the model type).
+        ModelTypeNotOffered: the provider does not offer this model type (lists what
+            it offers and who offers the type).
+        MissingApiKey: the provider needs a key and none was found.
+        ConfigError: any other invalid option.
+
+    Example::
+
+        model = Model.chat_completion("openai/gpt-4o", temperature=0.7,
+                                      api_key="OPENAI_API_KEY")
+        response = await model(messages=[{"role": "user", "content": "Hello!"}])
+        print(response.consume())
+    """
+
+    @staticmethod
+    def chat_completion(model: str, **kwargs: Any) -> ChatCompletion:
+        """A chat model (``"openai/gpt-4o"``, ``"anthropic/claude-sonnet-4-5"``)."""
+        return _build(ChatCompletion, model, kwargs)
+
+    @staticmethod
+    def text_embedder(model: str, **kwargs: Any) -> TextEmbedder:
+        """An embedding model (``"openai/text-embedding-3-small"``)."""
+        return _build(TextEmbedder, model, kwargs)
+
+    @staticmethod
+    def moderation(model: str, **kwargs: Any) -> Moderation:
+        """A moderation model (``"openai/omni-moderation-latest"``)."""
+        return _build(Moderation, model, kwargs)
+
+    @staticmethod
+    def text_to_image(model: str, **kwargs: Any) -> TextToImage:
+        """An image generation model (``"openai/dall-e-3"``)."""
+        return _build(TextToImage, model, kwargs)
+
+    @staticmethod
+    def text_to_speech(model: str, **kwargs: Any) -> TextToSpeech:
+        """A speech model (``"openai/tts-1"``; pass ``voice=`` here or per call)."""
+        return _build(TextToSpeech, model, kwargs)
+
+    @staticmethod
+    def speech_to_text(model: str, **kwargs: Any) -> SpeechToText:
+        """A transcription model (``"openai/whisper-1"``)."""
+        return _build(SpeechToText, model, kwargs)
+
+    @staticmethod
+    def text_reranker(model: str, **kwargs: Any) -> TextReranker:
+        """A reranker (``"together/Salesforce/Llama-Rank-V1"``, ``"vllm/..."``)."""
+        return _build(TextReranker, model, kwargs)
+
+    @staticmethod
+    def model_types() -> list[str]:
+        """Every model type, by factory name.
+
+        Example:
+            >>> Model.model_types()[:3]
+            ['chat_completion', 'text_embedder', 'moderation']
+        """
+        return list(KINDS)
+
+    @staticmethod
+    def providers() -> dict[str, list[str]]:
+        """Each provider and the model types it offers (by factory name).
+
+        Example:
+            >>> Model.providers()["anthropic"]
+            ['chat_completion']
+        """
+        return {
+            name: [kind.name for kind in KINDS.values() if spec.offers(kind.model_type)]
+            for name, spec in sorted(PROVIDERS.items())
+        }
+
+    @staticmethod
+    def from_serialized(data: Mapping[str, Any]) -> ProviderModel[Any]:
+        """Rebuild a model from what its ``serialize()`` returned (also after a trip
+        through ``json.dumps`` / ``json.loads``): same type, provider, model, request
+        defaults, limits and metadata; fresh identity and full rate-limit buckets.
+
+        Raises:
+            ConfigError: the data is not a serialized model, or its parts disagree.
+            UnknownModelType: its model type is unknown.
+            NotRestorable: its API key's environment variable is not set.
+        """
+        kind, imodel_data = load_model(data)
+
+        def rebuild() -> iModel:
+            return iModel.from_dict(imodel_data)
+
+        return _CLASSES[kind.name](rebuild(), rebuild=rebuild)

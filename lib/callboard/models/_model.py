@@ -1,0 +1,164 @@
+"""ProviderModel: one model at one provider, called like a function.
+
+Each model the factory builds wraps an :class:`~callboard.services.iModel` on the
+matching Endpoint, so it gets the same limits, hooks, lifecycle events and retries as any
+other callboard model; this layer only shapes the request from friendly arguments and
+the answer into a :class:`ModelResponse`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import trio
+
+from callboard.errors import ConfigError
+from callboard.resilience import InvalidResponse
+from callboard.services import Calling, NormalizedResponse, iModel
+
+from ._errors import SyncCallInsideTrio
+from ._kinds import KINDS, Kind
+from ._response import ModelResponse, ResponseMetadata
+from ._serialized import serialize_model
+
+__all__ = ["ProviderModel"]
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+class ProviderModel(Generic[R]):
+    """A model at a provider, for one model type; built by :class:`Model`'s factories.
+
+    Call it from async code (``await model(...)`` or ``await model.acall(...)``), or
+    from a plain script with :meth:`call_sync`. ``async with model:`` starts its actor
+    tree (Endpoint and Executor actors under a supervisor) for the block; without it
+    each call runs inline in the caller's task. Both ways apply the same limits and hooks.
+
+    Attributes:
+        imodel: the :class:`~callboard.services.iModel` doing the calls (its hooks,
+            limits and lifecycle events are all available).
+    """
+
+    model_type: ClassVar[str] = ""
+    """The factory name of this kind of model (``"chat_completion"``, ...)."""
+
+    def __init__(self, imodel: iModel, *, rebuild: Callable[[], iModel]) -> None:
+        self.imodel = imodel
+        self._rebuild = rebuild
+
+    # -- identity ----------------------------------------------------------------------
+
+    @property
+    def provider(self) -> str:
+        """The provider's name (``"openai"``)."""
+        return self.imodel.provider or ""
+
+    @property
+    def model_id(self) -> str:
+        """The model's name at the provider (``"gpt-4o"``)."""
+        return str(self.imodel.endpoint_options.get("model", ""))
+
+    @property
+    def response_type(self) -> str:
+        """What this model's :class:`ModelResponse` holds (``"text_generation"``, ...)."""
+        return self._kind().response_type
+
+    @classmethod
+    def _kind(cls) -> Kind:
+        return KINDS[cls.model_type]
+
+    def get_model_info(self) -> dict[str, str]:
+        """``{"model_id": ..., "provider": ..., "model_type": ...}``."""
+        return {"model_id": self.model_id, "provider": self.provider, "model_type": self.model_type}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.provider}/{self.model_id}>"
+
+    # -- running -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.imodel.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        return await self.imodel.__aexit__(exc_type, exc, tb)
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> R:
+        """The same as :meth:`acall`."""
+        return await self.acall(*args, **kwargs)
+
+    async def acall(self, *args: Any, **kwargs: Any) -> R:
+        """Make one call (each kind of model documents its arguments)."""
+        raise NotImplementedError  # pragma: no cover - every factory kind defines it
+
+    def call_sync(self, *args: Any, **kwargs: Any) -> R:
+        """Make one call from synchronous code: runs :meth:`acall` in ``trio.run``.
+
+        For plain scripts. Each call runs in an event loop of its own, on a fresh copy of
+        the model (a loop's clock and sockets do not outlive it), so rate limits and the
+        circuit breaker do not carry over from one ``call_sync`` to the next: to pace many
+        calls, make them from one ``trio.run`` with ``await model.acall(...)``.
+
+        Raises:
+            SyncCallInsideTrio: called from a thread already running trio (use
+                ``await model.acall(...)``, or ``trio.to_thread.run_sync``).
+            ConfigError: ``stream=True`` (a stream needs the async API).
+            CallboardError: whatever :meth:`acall` raises.
+        """
+        if trio.lowlevel.in_trio_run():
+            raise SyncCallInsideTrio(
+                f"{type(self).__name__}.call_sync was called inside a running trio loop; "
+                "use 'await model.acall(...)' there, or run call_sync in a worker thread "
+                "(trio.to_thread.run_sync)"
+            )
+        if kwargs.get("stream"):
+            raise ConfigError(
+                "call_sync cannot stream: iterate 'await model.acall(..., stream=True)' "
+                "inside trio.run, or call_sync without stream for the whole text",
+                field="stream",
+            )
+        fresh = type(self)(self._rebuild(), rebuild=self._rebuild)
+        return trio.run(functools.partial(fresh.acall, *args, **kwargs))
+
+    async def _invoke(self, payload: dict[str, Any]) -> tuple[Calling, NormalizedResponse]:
+        calling = await self.imodel.invoke(**payload)
+        response: object = calling.response
+        if not isinstance(response, NormalizedResponse):
+            raise InvalidResponse(
+                f"{self.provider}/{self.model_id} answered with a "
+                f"{type(response).__name__}, not a NormalizedResponse",
+                provider=self.provider,
+                calling_id=calling.id,
+            )
+        return calling, response
+
+    def _respond(
+        self, calling: Calling, response: NormalizedResponse, content: T
+    ) -> ModelResponse[T]:
+        return ModelResponse(
+            self.response_type, content, ResponseMetadata.of(calling), raw=response
+        )
+
+    # -- serialization -----------------------------------------------------------------
+
+    def serialize(self) -> dict[str, Any]:
+        """This model's configuration as JSON-safe data; :meth:`Model.from_serialized`
+        rebuilds it (also after ``json.dumps`` / ``json.loads``).
+
+        An API key is kept only as the name of its environment variable
+        (``api_key="OPENAI_API_KEY"``); a key given as a value is left out.
+
+        Raises:
+            ConfigError: an option or metadata value is not JSON (a ``RetryPolicy``
+                object, for instance).
+        """
+        return serialize_model(self.model_type, self.provider, self.model_id, self.imodel)

@@ -1,0 +1,164 @@
+"""What calling a model returns: a ModelResponse, or a ModelStreamResponse for a stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Generic, TypeVar
+
+import attrs
+
+from callboard.services import Calling, CallingStatus, NormalizedResponse, StreamChannel, Usage
+
+__all__ = [
+    "ModelResponse",
+    "ModelStreamResponse",
+    "ModerationResult",
+    "RankedDocument",
+    "ResponseMetadata",
+]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class ResponseMetadata:
+    """What came with an answer besides its content.
+
+    Attributes:
+        calling_id: the id of the Calling that carried the call (in every event and error).
+        provider: the provider that answered.
+        model: the model that answered, as the provider named it.
+        usage: token counts, or ``None`` when the provider reported none (or a stream
+            has not ended yet).
+        finish_reason: why generation stopped (chat), in the provider's words.
+    """
+
+    calling_id: str
+    provider: str | None = None
+    model: str | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+
+    @classmethod
+    def of(cls, calling: Calling) -> ResponseMetadata:
+        """The metadata of ``calling``'s answer (empty until it completed)."""
+        response: object = calling.response if calling.status is CallingStatus.COMPLETED else None
+        if not isinstance(response, NormalizedResponse):
+            return cls(calling.id)
+        return cls(
+            calling.id,
+            provider=response.provider,
+            model=response.model,
+            usage=response.usage,
+            finish_reason=response.finish_reason,
+        )
+
+
+@attrs.frozen
+class ModelResponse(Generic[T]):
+    """A complete answer: :meth:`consume` gives its content.
+
+    Attributes:
+        response_type: what the content is: ``"text_generation"`` (a str),
+            ``"embedding"`` (vectors), ``"moderation"``, ``"image"`` (URLs),
+            ``"audio"`` (bytes), ``"transcription"`` (a str) or ``"rerank"``.
+        metadata: provider, model, usage, finish reason and the Calling's id.
+        raw: the provider's answer in callboard's normalized shape (``raw.raw`` is the
+            decoded body).
+    """
+
+    response_type: str
+    content: T = attrs.field(repr=False)
+    metadata: ResponseMetadata
+    raw: NormalizedResponse | None = attrs.field(default=None, repr=False)
+
+    def consume(self) -> T:
+        """The content: text, vectors, moderation results, image URLs, audio bytes,
+        a transcript or ranked documents, depending on :attr:`response_type`."""
+        return self.content
+
+
+class ModelStreamResponse:
+    """A streamed chat answer: iterate it for text chunks as they arrive.
+
+    ``async for chunk in response`` yields each text chunk; ``await response.consume()``
+    reads what is left and returns the whole text. :attr:`metadata` has the usage once
+    the stream ended. The stream is read once; :attr:`channel` is the underlying
+    :class:`~callboard.services.StreamChannel` (for extra consumers).
+
+    Chunks arrive as the provider sends them when the model is started
+    (``async with model:``); a model that is not started runs the call to its end first,
+    then hands out the chunks (no task is spawned behind your back).
+
+    Raises (while iterating):
+        CallboardError: the call's typed error, with ``error.calling`` attached.
+    """
+
+    response_type = "text_generation"
+
+    def __init__(self, channel: StreamChannel) -> None:
+        self.channel = channel
+        self._chunks = self._read()
+
+    def __repr__(self) -> str:
+        calling = self.channel.calling
+        return f"<ModelStreamResponse calling={calling.id} {calling.status.name.lower()}>"
+
+    async def _read(self) -> AsyncGenerator[str, None]:
+        async for delta in self.channel:
+            if delta.text:
+                yield delta.text
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._chunks
+
+    async def consume(self) -> str:
+        """Read the stream to its end and return the whole text (chunks already
+        iterated included).
+
+        Raises:
+            CallboardError: the call's typed error.
+        """
+        async for _ in self._chunks:
+            pass
+        return self.channel.get_accumulated()
+
+    async def aclose(self) -> None:
+        """Stop reading; cancels the call if it is still running."""
+        await self._chunks.aclose()
+        await self.channel.aclose()
+
+    @property
+    def metadata(self) -> ResponseMetadata:
+        """Provider, model, usage and finish reason; complete once the stream ended."""
+        return ResponseMetadata.of(self.channel.calling)
+
+
+@attrs.frozen
+class ModerationResult:
+    """One input's moderation verdict.
+
+    Attributes:
+        flagged: whether any category was flagged.
+        categories: each category's verdict.
+        category_scores: each category's score in [0, 1].
+    """
+
+    flagged: bool
+    categories: Mapping[str, bool] = attrs.field(factory=dict[str, bool])
+    category_scores: Mapping[str, float] = attrs.field(factory=dict[str, float])
+
+
+@attrs.frozen
+class RankedDocument:
+    """One document of a rerank answer, best first.
+
+    Attributes:
+        index: its position in the documents you sent.
+        score: its relevance to the query (higher is more relevant).
+        text: the document's text, when the provider returned it.
+    """
+
+    index: int
+    score: float
+    text: str | None = None
