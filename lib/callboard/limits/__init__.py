@@ -14,6 +14,10 @@ from ._headers import parse_go_duration as parse_go_duration
 from ._headers import parse_openai_headers as parse_openai_headers
 from ._headers import parse_retry_after as parse_retry_after
 from ._protocol import Limiter as Limiter
+from ._redis import RedisLimiter as RedisLimiter
+from ._redis import RedisLimiterDown as RedisLimiterDown
+from ._redis import RedisLimiterRecovered as RedisLimiterRecovered
+from ._redis import RedisUnavailable as RedisUnavailable
 from ._state import RateLimitState as RateLimitState
 
 __all__ = [
@@ -21,6 +25,10 @@ __all__ = [
     "LimitsError",
     "OversizeRequest",
     "RateLimitState",
+    "RedisLimiter",
+    "RedisLimiterDown",
+    "RedisLimiterRecovered",
+    "RedisUnavailable",
     "TokenBucket",
     "parse_anthropic_headers",
     "parse_go_duration",

@@ -1,0 +1,69 @@
+-- callboard RedisLimiter: one GCRA bucket, reconciled and consulted in one atomic step.
+--
+-- KEYS[1]  the bucket's hash; fields: tat (theoretical arrival time), pause (no grant before)
+-- ARGV[1]  capacity (units)            ARGV[2]  refill period (seconds)
+-- ARGV[3]  amount to take (-1: take nothing, only reconcile)
+-- ARGV[4]  refund (units given back)   ARGV[5]  debit (units charged beyond a grant)
+-- ARGV[6]  remaining reported by the provider (-1: none)
+-- ARGV[7]  retry-after reported by the provider, seconds (0: none)
+--
+-- Returns {granted (0/1), wait seconds, level} with the floats as strings (Redis would
+-- truncate Lua numbers to integers). Time is Redis's own TIME, so the clocks of the
+-- client machines never matter. The level at time t is (period - (tat - t)) / per_unit:
+-- tat = t means a full bucket, tat = t + period an empty one, beyond that a debt.
+
+local capacity = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local take = tonumber(ARGV[3])
+local refund = tonumber(ARGV[4])
+local debit = tonumber(ARGV[5])
+local remaining = tonumber(ARGV[6])
+local retry_after = tonumber(ARGV[7])
+
+-- Seconds since a recent fixed epoch: smaller numbers keep sub-microsecond precision.
+local t = redis.call('TIME')
+local now = (tonumber(t[1]) - 1700000000) + tonumber(t[2]) / 1000000
+local per = period / capacity
+
+local state = redis.call('HMGET', KEYS[1], 'tat', 'pause')
+local tat = tonumber(state[1]) or now
+local pause = tonumber(state[2]) or 0
+if tat < now then
+    tat = now
+end
+
+-- Reconcile first, so a grant below sees what this process already knows.
+if refund > 0 then
+    tat = math.max(now, tat - refund * per)  -- a refund never lifts the level above capacity
+end
+if debit > 0 then
+    tat = tat + debit * per
+end
+if remaining >= 0 then
+    tat = math.max(tat, now + period - remaining * per)
+end
+if retry_after > 0 then
+    pause = math.max(pause, now + retry_after)
+end
+
+local granted = 0
+local wait = 0
+if take >= 0 then
+    local slack = 1e-9 * math.max(take, 1) * per
+    local needed = tat + take * per - period  -- the instant the amount is there
+    if now >= pause and needed <= now + slack then
+        tat = tat + take * per
+        granted = 1
+    else
+        wait = math.max(pause, needed) - now
+    end
+end
+
+redis.call('HSET', KEYS[1], 'tat', string.format('%.17g', tat), 'pause', string.format('%.17g', pause))
+-- Once tat and pause have passed by a whole period the bucket is full again, exactly as
+-- an absent key reads, so expiring it then loses nothing.
+local idle = math.max(tat, pause) - now + period
+redis.call('PEXPIRE', KEYS[1], math.ceil(idle * 1000) + 1000)
+
+local level = (period - (tat - now)) / per
+return {granted, string.format('%.17g', wait), string.format('%.17g', level)}
