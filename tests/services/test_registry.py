@@ -111,20 +111,51 @@ async def test_the_registry_supervises_every_model() -> None:
     assert (await registry.get("add").invoke(a=1, b=1)).response == 2
 
 
-async def test_a_crashed_model_tree_is_restarted_alone() -> None:
-    registry = ServiceRegistry()
-    models = three_models()
-    for model in models:
-        registry.register(model)
-    async with registry:
-        crashed, other = models[1], models[2]
-        assert crashed.supervisor is not None
-        old_supervisor = crashed.supervisor
-        # cancel the whole model tree from inside, as a crash would end it
-        assert crashed.supervisor is not None
-        await crashed.supervisor.terminate_child("executor")
-        assert not crashed.is_started
-        await crashed.supervisor.restart_child("executor")
-        assert crashed.is_started and crashed.supervisor is old_supervisor
-        assert other.is_started
+class CrashingActor:
+    """An actor backend (like an Endpoint) whose first ``crashes`` runs crash at once."""
+
+    def __init__(self, crashes: int) -> None:
+        self.crashes = crashes
+        self.runs = 0
+        self.calls = 0
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.runs += 1
+        task_status.started()
+        if self.runs <= self.crashes:
+            await trio.lowlevel.checkpoint()
+            raise RuntimeError(f"crash {self.runs}")
+        await trio.sleep_forever()
+
+    async def execute(self, calling: object) -> str:
+        self.calls += 1
         await trio.lowlevel.checkpoint()
+        return "ok"
+
+
+async def test_a_crashing_backend_actor_is_restarted_by_its_model(autojump_clock: object) -> None:
+    backend = CrashingActor(crashes=2)
+    async with iModel(backend=backend) as model:
+        await trio.sleep(1)
+        assert backend.runs == 3  # two crashes, two one_for_one restarts
+        assert model.is_started
+        assert (await model.invoke(q=1)).response == "ok"
+
+
+async def test_a_model_that_keeps_crashing_is_restarted_alone(autojump_clock: object) -> None:
+    """More crashes than the model's supervisor allows escalate to the registry's
+    supervisor, which restarts that model's whole tree and leaves the others alone."""
+    registry = ServiceRegistry()
+    steady = iModel(backend=EchoBackend(), name="steady")
+    backend = CrashingActor(crashes=5)
+    crashy = iModel(backend=backend, name="crashy")
+    registry.register(steady)
+    registry.register(crashy)
+    async with registry:
+        steady_supervisor = steady.supervisor
+        await trio.sleep(1)
+        assert backend.runs == 6  # 4 runs escalate the model (3 restarts allowed), 2 more
+        assert crashy.is_started
+        assert steady.supervisor is steady_supervisor  # untouched
+        assert (await crashy.invoke(q=1)).response == "ok"
+        assert (await steady.invoke(q=1)).status is CallingStatus.COMPLETED
