@@ -104,7 +104,9 @@ class Model:
     model's limits and hooks (``limit_requests``, ``limit_tokens``,
     ``hook_registry``, ...), exactly as :class:`~callboard.services.iModel` takes them.
 
-    Raises (every factory):
+    Every factory raises the same errors:
+
+    Raises:
         InvalidModelId: the id is not ``"provider/model"``.
         UnknownModelProvider: no such provider (lists those offering the model type).
         ModelTypeNotOffered: the provider does not offer this model type (lists what

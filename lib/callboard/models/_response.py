@@ -90,8 +90,8 @@ class ModelStreamResponse:
     (``async with model:``); a model that is not started runs the call to its end first,
     then hands out the chunks (no task is spawned behind your back).
 
-    Raises (while iterating):
-        CallboardError: the call's typed error, with ``error.calling`` attached.
+    A failed call raises its typed error (with ``error.calling`` attached) from the
+    iteration or from :meth:`consume`.
     """
 
     response_type = "text_generation"
