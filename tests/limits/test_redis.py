@@ -258,3 +258,29 @@ async def test_restart_mid_run_falls_back_to_a_local_share(own_redis: RedisServe
         assert len(during) <= 10 + 10 * span + 1
         # After recovery grants come from Redis again (a fresh, full bucket).
         assert any(not down and t > events[1].time for t, down in grants)
+
+
+async def test_drops_into_the_executor_for_requests_and_tokens(client: Any) -> None:
+    from callboard.services import Calling, Executor
+    from tests.services.backends import ScriptedBackend
+
+    # 5 requests a second; 1000 tokens refilling at only 1 a second, so the 15 calls
+    # (100 tokens reserved, 40 used each) fit only if every refund reaches Redis.
+    requests = RedisLimiter(client, _key(), 5, 1.0)
+    tokens = RedisLimiter(client, _key(), 1000, 1000.0, unit="tokens")
+    backend = ScriptedBackend()
+    executor = Executor(backend, limit_requests=requests, limit_tokens=tokens)
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(executor.run)
+        async with trio.open_nursery() as callers:
+            for _ in range(15):
+                callers.start_soon(executor.call, Calling({"usage": 40}, estimated_tokens=100))
+        executor.ref.stop()
+    times = sorted(at - start for _, at in backend.started)
+    assert len(times) == 15
+    assert 1.9 <= times[-1] < 3.0  # a burst of 5, then 5 a second
+    for i, first in enumerate(times):
+        for j in range(i, len(times)):
+            assert j - i + 1 <= 5 + 5 * (times[j] - first) + 1
+    assert await tokens.flush() == pytest.approx(1000 - 15 * 40, abs=10)
