@@ -283,3 +283,13 @@ async def test_provider_model_matches_an_endpoint_and_runs_it_in_its_tree(
     assert calling.response.text
     assert "".join(chunks)
     assert inline.response.text
+
+
+async def test_errors_leave_the_model_block_unwrapped() -> None:
+    """The block's own exception is not wrapped in an ExceptionGroup by the model's
+    nursery, and the tree still stops."""
+    model = iModel(backend=FailingBackend())
+    with pytest.raises(InvocationError):
+        async with model:
+            await model.invoke(q=1)
+    assert not model.is_started and model.supervisor is None

@@ -159,3 +159,12 @@ async def test_a_model_that_keeps_crashing_is_restarted_alone(autojump_clock: ob
         assert steady.supervisor is steady_supervisor  # untouched
         assert (await crashy.invoke(q=1)).response == "ok"
         assert (await steady.invoke(q=1)).status is CallingStatus.COMPLETED
+
+
+async def test_errors_leave_the_registry_block_unwrapped() -> None:
+    registry = ServiceRegistry()
+    registry.register(iModel(backend=Tool(add)))
+    with pytest.raises(ZeroDivisionError):
+        async with registry:
+            _ = 1 / 0
+    assert registry.supervisor is None

@@ -203,3 +203,13 @@ async def test_streams_reconcile_tokens_from_the_final_usage(autojump_clock: obj
     assert model.token_limiter is not None
     # the final usage (3 + 4 tokens) replaced the estimate
     assert model.token_limiter.available == pytest.approx(1000 - 7, abs=0.01)  # type: ignore[attr-defined]
+
+
+async def test_a_broken_stream_leaves_the_channel_block_unwrapped() -> None:
+    async with iModel(backend=StreamingBackend(WORDS, gap=0.0, fail_after=1)) as model:
+        channel = await model.invoke_stream_with_channel(messages=[])
+        with pytest.raises(InvocationError):
+            async with channel:
+                async for _ in channel:
+                    pass
+        assert channel.get_accumulated() == WORDS[0]

@@ -66,6 +66,8 @@ class HookActor:
                                 event = await subscription.receive()
                             self._wait_scope = None
                     except (trio.WouldBlock, trio.EndOfChannel):
+                        if unreported:  # last words: what was lost since the last report
+                            self._report(ObserverLagged(hook=self.hook.name, missed=unreported))
                         return  # drained, or the bus closed
                     except Lagged as lag:
                         self.lagged += lag.missed

@@ -27,6 +27,7 @@ from callboard.errors import CallboardError, ConfigError
 from callboard.limits import Limiter, TokenBucket
 
 from ._backend import Backend
+from ._block import BlockNursery
 from ._calling import Calling, CallingStatus
 from ._estimate import TokenEstimator, estimate_tokens
 from ._events import CallingAborted
@@ -241,7 +242,7 @@ class iModel:
         self.supervisor: Supervisor | None = None
         """The supervisor of the running actor tree; ``None`` when not started."""
         self.hook_actors: tuple[HookActor, ...] = ()
-        self._stack: contextlib.AsyncExitStack | None = None
+        self._block: BlockNursery | None = None
 
     def __repr__(self) -> str:
         state = "started" if self.is_started else "inline"
@@ -303,14 +304,14 @@ class iModel:
         await supervisor.stop()
 
     async def __aenter__(self) -> Self:
-        stack = contextlib.AsyncExitStack()
-        nursery = await stack.enter_async_context(trio.open_nursery())
+        block = BlockNursery()
+        nursery = await block.open()
         try:
             await nursery.start(self.run)
         except BaseException as error:
-            if not await stack.__aexit__(type(error), error, error.__traceback__):
-                raise
-        self._stack = stack
+            await block.close(error)
+            raise
+        self._block = block
         return self
 
     async def __aexit__(
@@ -318,12 +319,12 @@ class iModel:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool | None:
-        stack, self._stack = self._stack, None
-        assert stack is not None
-        if exc_type is None:
+    ) -> None:
+        block, self._block = self._block, None
+        assert block is not None
+        if exc is None:
             await self.stop()
-        return await stack.__aexit__(exc_type, exc, tb)
+        await block.close(exc)
 
     # -- calls -------------------------------------------------------------------------
 

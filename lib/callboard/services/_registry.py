@@ -11,6 +11,7 @@ import trio
 
 from callboard.actors import ChildSpec, Restart, Strategy, Supervisor
 
+from ._block import BlockNursery
 from ._imodel import iModel
 from ._model_errors import DuplicateModel, ModelNotFound
 
@@ -37,7 +38,7 @@ class ServiceRegistry:
         self.name = name
         self._models: dict[str, iModel] = {}
         self.supervisor: Supervisor | None = None
-        self._stack: contextlib.AsyncExitStack | None = None
+        self._block: BlockNursery | None = None
 
     def __repr__(self) -> str:
         return f"<ServiceRegistry {self.name!r} models={len(self._models)}>"
@@ -128,8 +129,8 @@ class ServiceRegistry:
                 )
 
     async def __aenter__(self) -> Self:
-        stack = contextlib.AsyncExitStack()
-        nursery = await stack.enter_async_context(trio.open_nursery())
+        block = BlockNursery()
+        nursery = await block.open()
         supervisor = Supervisor(strategy=Strategy.ONE_FOR_ONE, name=self.name)
         try:
             await nursery.start(supervisor.run)
@@ -137,12 +138,9 @@ class ServiceRegistry:
             await self.sync()
         except BaseException as error:
             self.supervisor = None
-            supervisor_stop = supervisor.stop
-            with trio.CancelScope(shield=True):
-                await supervisor_stop()
-            if not await stack.__aexit__(type(error), error, error.__traceback__):
-                raise
-        self._stack = stack
+            await block.close(error)
+            raise
+        self._block = block
         return self
 
     async def __aexit__(
@@ -150,15 +148,15 @@ class ServiceRegistry:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool | None:
-        stack, self._stack = self._stack, None
+    ) -> None:
+        block, self._block = self._block, None
         supervisor, self.supervisor = self.supervisor, None
-        assert stack is not None and supervisor is not None
-        if exc_type is None:
+        assert block is not None and supervisor is not None
+        if exc is None:
             for model in reversed(list(self._models.values())):
                 await model.stop()  # each drains its hook actors, then ends normally
-        await supervisor.stop()
-        return await stack.__aexit__(exc_type, exc, tb)
+            await supervisor.stop()
+        await block.close(exc)
 
 
 def _child_id(model: iModel) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Self
 import attrs
 import trio
 
+from ._block import BlockNursery
 from ._calling import Calling
 from ._model_errors import StreamChannelError
 from ._normalized import StreamDelta
@@ -86,7 +87,7 @@ class StreamChannel:
         self._text: list[str] = []
         self._chunks = 0
         self._nursery: trio.Nursery | None = None
-        self._stack: contextlib.AsyncExitStack | None = None
+        self._block: BlockNursery | None = None
         self._pump: _Pump | None = None
         self.consumer_errors: list[tuple[str, Exception]] = []
         """``(consumer name, exception)`` for every consumer that raised and was dropped."""
@@ -139,9 +140,9 @@ class StreamChannel:
     # -- the block -------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        stack = contextlib.AsyncExitStack()
-        self._nursery = await stack.enter_async_context(trio.open_nursery())
-        self._stack = stack
+        block = BlockNursery()
+        self._nursery = await block.open()
+        self._block = block
         for entry in self._async:
             self._nursery.start_soon(self._run_consumer, entry)
         return self
@@ -151,9 +152,9 @@ class StreamChannel:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool | None:
-        stack, self._stack = self._stack, None
-        assert stack is not None
+    ) -> None:
+        block, self._block = self._block, None
+        assert block is not None
         error = exc
         if error is None and self._pump is None:
             try:  # nobody iterated: drive the stream for the consumers
@@ -165,12 +166,9 @@ class StreamChannel:
             self._pump.abandon()  # a no-op once the stream ended
         self._close_consumers()
         self._nursery = None
-        if error is exc:
-            return await stack.__aexit__(exc_type, exc, tb)
-        assert error is not None
-        if not await stack.__aexit__(type(error), error, error.__traceback__):
+        await block.close(error)
+        if error is not None and error is not exc:
             raise error
-        return None
 
     def _close_consumers(self) -> None:
         for entry in self._async:
