@@ -20,6 +20,12 @@ local debit = tonumber(ARGV[5])
 local remaining = tonumber(ARGV[6])
 local retry_after = tonumber(ARGV[7])
 
+-- Redis before 5 replicates scripts verbatim and refuses writes after TIME unless told to
+-- replicate the effects instead (the default, and a no-op, since Redis 5).
+if redis.replicate_commands then
+    redis.replicate_commands()
+end
+
 -- Seconds since a recent fixed epoch: smaller numbers keep sub-microsecond precision.
 local t = redis.call('TIME')
 local now = (tonumber(t[1]) - 1700000000) + tonumber(t[2]) / 1000000
