@@ -24,9 +24,9 @@ from callboard.models import (
     UnknownModelProvider,
 )
 from callboard.providers import PROVIDERS, MissingApiKey, UnknownProvider, UnsupportedModelType
-from callboard.resilience import AuthenticationError
+from callboard.resilience import AuthenticationError, ProviderError, RetryPolicy
 from callboard.services import CallingStatus, HookPhase, HookRegistry
-from callboard.testing import FakeProvider
+from callboard.testing import FakeProvider, Fault, Latency
 
 KEY = "test-key"
 
@@ -308,3 +308,29 @@ def test_call_sync_refuses_to_stream() -> None:
     model = Model.chat_completion("ollama/llama3")
     with pytest.raises(ConfigError, match="cannot stream"):
         model.call_sync("hi", stream=True)
+
+
+# -- streams: failures and leaving early -------------------------------------------------
+
+
+async def test_a_failed_stream_raises_its_typed_error_with_the_calling(fp: FakeProvider) -> None:
+    model = Model.chat_completion("openai/gpt-4o", retry=RetryPolicy(max_retries=0), **where(fp))
+    fp.script("/v1/chat/completions", [Fault.sse_error()])
+    stream = await model.acall("this stream breaks", stream=True)
+    with pytest.raises(ProviderError) as caught:
+        await stream.consume()
+    calling = getattr(caught.value, "calling", None)
+    assert calling is not None and calling.status is CallingStatus.FAILED
+    assert stream.metadata.calling_id == calling.id
+
+
+async def test_leaving_a_stream_early_cancels_the_call() -> None:
+    async with FakeProvider(keys=[KEY], latency=Latency(per_chunk=0.05)) as server:
+        model = Model.chat_completion("openai/gpt-4o", **where(server))
+        async with model:
+            async with await model.acall("a b c d e f g h i j k l", stream=True) as stream:
+                async for _ in stream:
+                    break
+            calling = stream.channel.calling
+            await calling.wait_finished()
+    assert calling.status is CallingStatus.CANCELLED

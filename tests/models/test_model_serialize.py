@@ -7,9 +7,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import trio
 
+from callboard.actors import Subscription
 from callboard.errors import ConfigError
 from callboard.models import ChatCompletion, Model, ProviderModel, UnknownModelType
+from callboard.resilience import AuthenticationError
 from callboard.services import NotRestorable
 from callboard.testing import FakeProvider
 
@@ -84,20 +87,43 @@ def test_each_kind_restores_to_its_class(monkeypatch: pytest.MonkeyPatch) -> Non
         assert restored.serialize() == model.serialize()
 
 
+def drain(subscription: Subscription[Any]) -> list[Any]:
+    events: list[Any] = []
+    while True:
+        try:
+            events.append(subscription.receive_nowait())
+        except trio.WouldBlock:
+            return events
+
+
 async def test_the_canary_key_never_appears(fp: FakeProvider) -> None:
     model = Model.chat_completion("openai/gpt-4o", base_url=f"{fp.base_url}/v1", api_key=CANARY)
+    events = model.imodel.broadcast.subscribe()
     response = await model("hello")
     stream = await model("hello", stream=True)
     await stream.consume()
+    async with FakeProvider(keys=["another-key"]) as refusing:
+        rejected = Model.chat_completion(
+            "openai/gpt-4o", base_url=f"{refusing.base_url}/v1", api_key=CANARY
+        )
+        rejected_events = rejected.imodel.broadcast.subscribe()
+        with pytest.raises(AuthenticationError) as caught:
+            await rejected("hello")
     seen = [
         json.dumps(model.serialize()),
+        json.dumps(rejected.serialize()),
         repr(model),
         str(model.get_model_info()),
         repr(model.imodel),
         repr(response),
         repr(response.metadata),
         repr(stream),
+        str(caught.value),
+        repr(caught.value),
+        *(repr(event) for event in drain(events)),
+        *(repr(event) for event in drain(rejected_events)),
     ]
+    assert len(seen) > 15  # the events were collected
     for text in seen:
         assert CANARY not in text
     assert model.serialize()["imodel"]["backend"]["api_key_env"] is None

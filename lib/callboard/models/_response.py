@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Generic, Self, TypeVar
 
 import attrs
 
-from callboard.services import Calling, CallingStatus, NormalizedResponse, StreamChannel, Usage
+from callboard.services import (
+    Calling,
+    CallingStatus,
+    NormalizedResponse,
+    StreamChannel,
+    StreamDelta,
+    Usage,
+)
 
 __all__ = [
     "ModelResponse",
@@ -83,7 +91,8 @@ class ModelStreamResponse:
 
     ``async for chunk in response`` yields each text chunk; ``await response.consume()``
     reads what is left and returns the whole text. :attr:`metadata` has the usage once
-    the stream ended. The stream is read once; :attr:`channel` is the underlying
+    the stream ended. ``async with response:`` (or :meth:`aclose`) cancels the call if you
+    stop reading early. The stream is read once; :attr:`channel` is the underlying
     :class:`~callboard.services.StreamChannel` (for extra consumers).
 
     Chunks arrive as the provider sends them when the model is started
@@ -98,19 +107,22 @@ class ModelStreamResponse:
 
     def __init__(self, channel: StreamChannel) -> None:
         self.channel = channel
-        self._chunks = self._read()
+        self._deltas: AsyncIterator[StreamDelta] | None = None
 
     def __repr__(self) -> str:
         calling = self.channel.calling
         return f"<ModelStreamResponse calling={calling.id} {calling.status.name.lower()}>"
 
-    async def _read(self) -> AsyncGenerator[str, None]:
-        async for delta in self.channel:
-            if delta.text:
-                yield delta.text
+    def __aiter__(self) -> Self:
+        return self
 
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self._chunks
+    async def __anext__(self) -> str:
+        if self._deltas is None:
+            self._deltas = aiter(self.channel)  # the call starts on the first read
+        while True:
+            delta = await anext(self._deltas)  # StopAsyncIteration ends ours too
+            if delta.text:
+                return delta.text
 
     async def consume(self) -> str:
         """Read the stream to its end and return the whole text (chunks already
@@ -119,14 +131,24 @@ class ModelStreamResponse:
         Raises:
             CallboardError: the call's typed error.
         """
-        async for _ in self._chunks:
+        async for _ in self:
             pass
         return self.channel.get_accumulated()
 
     async def aclose(self) -> None:
         """Stop reading; cancels the call if it is still running."""
-        await self._chunks.aclose()
         await self.channel.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     @property
     def metadata(self) -> ResponseMetadata:
