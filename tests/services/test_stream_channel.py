@@ -213,3 +213,14 @@ async def test_a_broken_stream_leaves_the_channel_block_unwrapped() -> None:
                 async for _ in channel:
                     pass
         assert channel.get_accumulated() == WORDS[0]
+
+
+async def test_closing_invoke_stream_early_cancels_the_call(autojump_clock: object) -> None:
+    backend = StreamingBackend(WORDS, gap=1.0)
+    async with iModel(backend=backend) as model:
+        stream = model.invoke_stream(messages=[])
+        assert await anext(stream) == WORDS[0]
+        await stream.aclose()
+        await trio.sleep(10)
+        assert len(backend.sent) == 1
+        assert model.executor.in_flight == 0

@@ -8,7 +8,7 @@ import math
 import re
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self, cast
 
@@ -430,7 +430,7 @@ class iModel:
 
     async def invoke_stream(
         self, calling: Calling | None = None, **arguments: Any
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str]:
         """Stream a call: yield its text chunks as they arrive, then raise its error if
         it failed (with ``error.calling``, as :meth:`invoke`).
 
@@ -438,9 +438,12 @@ class iModel:
         yielded; start the model for chunks as they arrive.
         """
         channel = await self.invoke_stream_with_channel(calling, **arguments)
-        async for delta in channel:
-            if delta.text:
-                yield delta.text
+        try:
+            async for delta in channel:
+                if delta.text:
+                    yield delta.text
+        finally:
+            channel.abandon()  # the reader left early: cancel the call, free its slot
 
     async def invoke_stream_with_channel(
         self, calling: Calling | None = None, **arguments: Any

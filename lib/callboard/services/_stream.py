@@ -189,11 +189,16 @@ class StreamChannel:
         self._pump = _Pump(self)
         return self._pump
 
-    async def aclose(self) -> None:
-        """Stop reading: cancel the call if it is still running."""
+    def abandon(self) -> None:
+        """Stop reading: cancel the call if it is still running (a no-op once the
+        stream ended)."""
         if self._pump is not None:
             self._pump.abandon()
         self._close_consumers()
+
+    async def aclose(self) -> None:
+        """:meth:`abandon`, as an awaitable (for ``contextlib.aclosing``)."""
+        self.abandon()
         await trio.lowlevel.checkpoint()
 
     def _on_delta(self, delta: StreamDelta) -> None:
