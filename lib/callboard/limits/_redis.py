@@ -135,12 +135,13 @@ class RedisLimiter:
         ConfigError: a number is not positive and finite, ``key`` is empty, or
             ``unit`` or ``on_outage`` is unknown.
 
-    Example (needs a running redis-server):
+    Example:
+        A fragment: it needs a running redis-server, and ``backend`` is yours::
 
-        async with coredis.Redis(host="127.0.0.1", port=6379) as client:
-            requests = RedisLimiter(client, "openai:gpt-4o:rpm", 500, 60)
-            tokens = RedisLimiter(client, "openai:gpt-4o:tpm", 30_000, 60, unit="tokens")
-            executor = Executor(backend, limit_requests=requests, limit_tokens=tokens)
+            async with coredis.Redis(host="127.0.0.1", port=6379) as client:
+                requests = RedisLimiter(client, "openai:gpt-4o:rpm", 500, 60)
+                tokens = RedisLimiter(client, "openai:gpt-4o:tpm", 30_000, 60, unit="tokens")
+                executor = Executor(backend, limit_requests=requests, limit_tokens=tokens)
     """
 
     def __init__(
