@@ -34,6 +34,14 @@ from .limits import LimitsError as LimitsError
 from .limits import OversizeRequest as OversizeRequest
 from .limits import RateLimitState as RateLimitState
 from .limits import TokenBucket as TokenBucket
+from .models import InvalidModelId as InvalidModelId
+from .models import Model as Model
+from .models import ModelResponse as ModelResponse
+from .models import ModelStreamResponse as ModelStreamResponse
+from .models import ModelTypeNotOffered as ModelTypeNotOffered
+from .models import SyncCallInsideTrio as SyncCallInsideTrio
+from .models import UnknownModelProvider as UnknownModelProvider
+from .models import UnknownModelType as UnknownModelType
 from .providers import ClaudeCode as ClaudeCode
 from .providers import ClaudeCodeConfig as ClaudeCodeConfig
 from .providers import ClaudeCodeFailed as ClaudeCodeFailed
