@@ -176,3 +176,26 @@ async def test_pause_extended_while_a_waiter_sleeps(autojump_clock: trio.abc.Clo
 
 def test_token_bucket_is_a_limiter():
     assert isinstance(TokenBucket(1, 1.0), Limiter)
+
+
+def test_a_bucket_reused_in_a_later_trio_run_does_not_stall() -> None:
+    # Every trio.run has a clock of its own origin. A bucket carried from one run into the
+    # next must not measure the new clock against the old run's times.
+    bucket = TokenBucket(10, 10.0)
+
+    async def drain_late() -> None:
+        await trio.sleep(1_000)
+        await bucket.acquire(10)
+        bucket.observe(RateLimitState(retry_after=30.0))
+
+    trio.run(drain_late, clock=trio.testing.MockClock(autojump_threshold=0))
+
+    async def acquire_early() -> float:
+        start = trio.current_time()
+        await bucket.acquire(5)
+        return trio.current_time() - start
+
+    # The level carries over (empty), the old run's pause and timestamps do not: 5 units
+    # refill in 5 s of the new clock, not 1,000+ s.
+    waited = trio.run(acquire_early, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert waited == pytest.approx(5.0)

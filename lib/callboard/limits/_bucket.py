@@ -81,6 +81,7 @@ class TokenBucket:
         "_paused_until",
         "_rate",
         "_refill_period",
+        "_run",
         "_unit",
         "_updated",
         "_waiters",
@@ -111,6 +112,9 @@ class TokenBucket:
         self._unit: Literal["requests", "tokens"] = unit
         self._level = self._capacity
         self._updated: float | None = None  # set on first use, inside trio.run
+        # Times above are on the clock of the trio.run that set them; every run's clock has
+        # its own origin, so a bucket reused in a later run must not compare against them.
+        self._run: trio.lowlevel.TrioToken | None = None
         self._paused_until = -math.inf
         self._waiters: OrderedDict[_Waiter, None] = OrderedDict()
 
@@ -258,15 +262,22 @@ class TokenBucket:
             )
 
     def _refill(self, now: float) -> None:
+        run = trio.lowlevel.current_trio_token()
+        if run is not self._run:
+            # First use in this trio.run: forget the previous run's times (its clock had
+            # another origin), keep the level -- nothing says how much time went by.
+            self._run = run
+            self._updated = None
+            self._paused_until = -math.inf
         if self._updated is not None and now > self._updated:
             self._level = min(self._capacity, self._level + (now - self._updated) * self._rate)
         if self._updated is None or now > self._updated:
             self._updated = now
 
     def _take(self, n: float, now: float) -> bool:
+        self._refill(now)  # first: it also drops a previous trio.run's pause
         if now < self._paused_until:
             return False
-        self._refill(now)
         if self._level + _SLACK * max(n, 1.0) < n:
             return False
         self._level -= n
