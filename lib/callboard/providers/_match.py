@@ -59,6 +59,25 @@ def _model_type(spec: ProviderSpec, endpoint: str) -> ModelType:
         return kind
 
 
+def _path_kind(endpoint: str) -> ModelType:
+    """The model type an endpoint with its own ``path`` speaks (the path says where,
+    the model type how the request and response look)."""
+    try:
+        return ModelType(endpoint)
+    except ValueError:
+        pass
+    kind = _ALIASES.get(endpoint.strip("/").removeprefix("v1/"))
+    if kind is None:
+        types = ", ".join(repr(t.value) for t in ModelType)
+        raise UnsupportedModelType(
+            f"with path= the endpoint must name a model type ({types}) or a known "
+            f"endpoint such as 'chat/completions', so the request and response can be "
+            f"read; got {endpoint!r}",
+            field="endpoint",
+        )
+    return kind
+
+
 def match_endpoint(provider: str, endpoint: str = "chat", **kwargs: Any) -> Endpoint:
     """A ready :class:`~callboard.services.Endpoint` for ``provider``'s ``endpoint``.
 
@@ -92,7 +111,7 @@ def match_endpoint(provider: str, endpoint: str = "chat", **kwargs: Any) -> Endp
     if isinstance(api_key, str) and not _ENV_NAME.match(api_key):
         api_key = Secret(api_key)
     spec = get_provider(provider, base_url=kwargs.get("base_url"))
-    kind = _model_type(spec, endpoint) if kwargs.get("path") is None else endpoint
+    kind = _model_type(spec, endpoint) if kwargs.get("path") is None else _path_kind(endpoint)
     options = {key: kwargs.pop(key) for key in list(kwargs) if key in _CONFIG_FIELDS}
     defaults = {**dict(options.pop("default_fields", None) or {}), **kwargs}
     config = EndpointConfig(

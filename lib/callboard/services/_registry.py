@@ -10,6 +10,7 @@ from typing import Any, Self
 import trio
 
 from callboard.actors import ChildSpec, Restart, Strategy, Supervisor
+from callboard.errors import ConfigError
 
 from ._block import BlockNursery
 from ._imodel import iModel
@@ -58,8 +59,15 @@ class ServiceRegistry:
         """Add ``model`` under ``name`` (its own name by default).
 
         Raises:
+            ConfigError: ``model`` is not an :class:`iModel`.
             DuplicateModel: the name is taken and ``update`` is false.
         """
+        if not isinstance(model, iModel):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ConfigError(
+                f"register() takes an iModel, got {type(model).__name__}; wrap a backend "
+                "first: registry.register(iModel(backend=...)) or iModel(provider=...)",
+                field="model",
+            )
         key = name if name is not None else model.name
         if key in self._models and not update:
             raise DuplicateModel(key)
