@@ -90,10 +90,12 @@ class _HttpStream:
     async def _abandon(self, source: AsyncIterator[object]) -> None:
         # Left early (an error event, a cancelled reader): httpx2's reader generators
         # are nested and only end by running to an exception, so close the response
-        # and let one more read fail through all of them instead of leaking them.
-        with trio.CancelScope(shield=True):
+        # and read on until that fails through all of them instead of leaking them. A
+        # closed response may still hand out what its decoders had buffered (several
+        # events after a crash closed the client), hence the loop, not one read.
+        with trio.CancelScope(shield=True), contextlib.suppress(Exception):
             await self._response.aclose()
-            with contextlib.suppress(Exception):
+            while True:
                 await source.__anext__()
 
 
