@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
-import uuid
+import os
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -22,7 +22,7 @@ from ._errors import (
 if TYPE_CHECKING:
     from ._normalized import StreamDelta
 
-__all__ = ["Calling", "CallingOwner", "CallingStatus"]
+__all__ = ["Calling", "CallingOwner", "CallingStatus", "check_timeout"]
 
 
 class CallingStatus(enum.Enum):
@@ -60,13 +60,24 @@ class CallingOwner(Protocol):
         ...
 
 
-def _check_timeout(_: object, __: attrs.Attribute[float | None], value: float | None) -> None:
+def check_timeout(value: float | None) -> None:
+    """Refuse a negative or NaN timeout (``None`` means no limit).
+
+    Raises:
+        ConfigError: ``value`` is not ``None`` and not a number >= 0.
+    """
     if value is not None and not value >= 0:
         raise ConfigError(f"timeout must be >= 0 seconds or None, got {value!r}", field="timeout")
 
 
+def _validate_timeout(_: object, __: attrs.Attribute[float | None], value: float | None) -> None:
+    check_timeout(value)
+
+
 def _new_id() -> str:
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, like uuid4().hex without building a UUID object
+    # (a measurable share of a no-op call's cost).
+    return os.urandom(16).hex()
 
 
 def _now_if_running() -> float | None:
@@ -76,7 +87,10 @@ def _now_if_running() -> float | None:
         return None
 
 
-@attrs.define(eq=False, slots=True)
+# on_setattr=NO_OP: fields are validated when the Calling is built. attrs' default would
+# route every attribute write (a dozen per call: status, timestamps, scope...) through a
+# generated __setattr__; code that changes ``timeout`` later checks it with check_timeout.
+@attrs.define(eq=False, slots=True, on_setattr=attrs.setters.NO_OP)
 class Calling:
     """One call: its request, its progress and, once finished, its outcome.
 
@@ -108,7 +122,7 @@ class Calling:
     """
 
     payload: dict[str, Any] = attrs.field(factory=dict[str, Any])
-    timeout: float | None = attrs.field(default=None, kw_only=True, validator=_check_timeout)
+    timeout: float | None = attrs.field(default=None, kw_only=True, validator=_validate_timeout)
     streaming: bool = attrs.field(default=False, kw_only=True)
     estimated_tokens: int = attrs.field(default=0, kw_only=True)
     stream_sink: trio.MemorySendChannel[StreamDelta] | None = attrs.field(

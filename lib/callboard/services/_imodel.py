@@ -28,7 +28,7 @@ from callboard.limits import Limiter, TokenBucket
 
 from ._backend import Backend
 from ._block import BlockNursery
-from ._calling import Calling, CallingStatus
+from ._calling import Calling, CallingStatus, check_timeout
 from ._estimate import TokenEstimator, estimate_tokens
 from ._events import CallingAborted
 from ._executor import Executor
@@ -37,7 +37,7 @@ from ._hooks import HookOptions, HookPhase, HookRegistry, StreamChunkReceived, i
 from ._inline import InlineRunner
 from ._model_errors import HookAborted, InvocationError, ProviderUnavailable
 from ._normalized import StreamDelta
-from ._pipeline import CallOptions, Emitter, Pipeline
+from ._pipeline import NO_OPTIONS, CallOptions, Emitter, Pipeline
 from ._stream import StreamChannel, StreamSource
 
 __all__ = ["iModel"]
@@ -353,19 +353,21 @@ class iModel:
         Raises:
             ConfigError: a negative timeout.
         """
-        calling = Calling(dict(arguments), timeout=timeout, streaming=streaming)
-        options = CallOptions(
-            create=_options(
-                create_event_exit_hook, create_event_hook_timeout, create_event_hook_params
-            ),
-            pre_invoke=_options(
-                pre_invoke_exit_hook, pre_invoke_hook_timeout, pre_invoke_hook_params
-            ),
-            post_invoke=_options(
-                post_invoke_exit_hook, post_invoke_hook_timeout, post_invoke_hook_params
-            ),
+        calling = Calling(arguments, timeout=timeout, streaming=streaming)
+        create = _options(
+            create_event_exit_hook, create_event_hook_timeout, create_event_hook_params
         )
-        self._options[calling] = options
+        pre_invoke = _options(pre_invoke_exit_hook, pre_invoke_hook_timeout, pre_invoke_hook_params)
+        post_invoke = _options(
+            post_invoke_exit_hook, post_invoke_hook_timeout, post_invoke_hook_params
+        )
+        options = NO_OPTIONS
+        if create is not None or pre_invoke is not None or post_invoke is not None:
+            # Only calls that override something are remembered (a weak reference each).
+            options = CallOptions(create=create, pre_invoke=pre_invoke, post_invoke=post_invoke)
+            self._options[calling] = options
+        if self.hook_registry is None:
+            return calling
         try:
             await intercept(
                 self.hook_registry,
@@ -409,17 +411,13 @@ class iModel:
             calling = await self.create_calling(**arguments)
         if calling.status is CallingStatus.ABORTED:
             return _outcome(calling)  # a PreEventCreate hook refused it
-        if (
-            poll_timeout is not None
-            and calling.status is CallingStatus.PENDING
-            and (calling.timeout is None or poll_timeout < calling.timeout)
-        ):
-            calling.timeout = poll_timeout
-        await self._run(calling)
-        return _outcome(calling)
-
-    async def _run(self, calling: Calling) -> None:
-        if self.is_started:
+        if poll_timeout is not None:
+            check_timeout(poll_timeout)
+            if calling.status is CallingStatus.PENDING and (
+                calling.timeout is None or poll_timeout < calling.timeout
+            ):
+                calling.timeout = poll_timeout
+        if self.executor.ref.is_alive:  # started: through the Executor actor
             try:
                 await self.executor.call(calling)
             except Exception:
@@ -427,6 +425,9 @@ class iModel:
                     raise  # refused before it was queued (e.g. the executor stopped)
         else:
             await self._inline.run(calling)
+        if calling.status is CallingStatus.COMPLETED:
+            return calling
+        return _outcome(calling)
 
     async def invoke_stream(
         self, calling: Calling | None = None, **arguments: Any

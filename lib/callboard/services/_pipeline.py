@@ -17,7 +17,7 @@ from ._events import CallingAborted
 from ._hooks import HookOptions, HookPhase, HookRegistry, intercept, observes, run_hook
 from ._model_errors import HookAborted, InvocationError
 
-__all__ = ["CallOptions", "Emitter", "Pipeline"]
+__all__ = ["NO_OPTIONS", "CallOptions", "Emitter", "Pipeline"]
 
 
 @attrs.frozen
@@ -27,6 +27,10 @@ class CallOptions:
     create: HookOptions | None = None
     pre_invoke: HookOptions | None = None
     post_invoke: HookOptions | None = None
+
+
+NO_OPTIONS = CallOptions()
+"""A call that overrides no hook option."""
 
 
 class Emitter:
@@ -89,7 +93,9 @@ class Pipeline:
     async def execute(self, calling: Calling) -> Any:
         """Run the interceptors around ``backend.execute(calling)``."""
         hooks = self._emitter.hooks
-        options = self._options(calling) or CallOptions()
+        if hooks is None:
+            return await self._call_backend(calling)
+        options = self._options(calling) or NO_OPTIONS
         try:
             await intercept(
                 hooks,
@@ -102,16 +108,8 @@ class Pipeline:
         except HookAborted as aborted:
             calling.actual_tokens = 0  # nothing was sent
             return await self._abort(calling, aborted)
-        try:
-            response = await self.backend.execute(calling)
-        except CallboardError:
-            raise
-        except Exception as error:
-            # Not one of ours: its message is unknown territory (it may quote a key), so
-            # the Calling, its events and its waiters get a typed error naming only the
-            # type; the original stays reachable as __cause__.
-            raise InvocationError(calling.id, error) from error
-        if hooks is None or not hooks.hooks(HookPhase.PostInvocation):
+        response = await self._call_backend(calling)
+        if not hooks.hooks(HookPhase.PostInvocation):
             return response
         calling.response = response
         try:
@@ -126,6 +124,17 @@ class Pipeline:
         except HookAborted as aborted:
             return await self._abort(calling, aborted)
         return calling.response
+
+    async def _call_backend(self, calling: Calling) -> Any:
+        try:
+            return await self.backend.execute(calling)
+        except CallboardError:
+            raise
+        except Exception as error:
+            # Not one of ours: its message is unknown territory (it may quote a key), so
+            # the Calling, its events and its waiters get a typed error naming only the
+            # type; the original stays reachable as __cause__.
+            raise InvocationError(calling.id, error) from error
 
     async def _abort(self, calling: Calling, aborted: HookAborted) -> None:
         calling.abort(aborted.reason, error=aborted)
