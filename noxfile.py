@@ -62,3 +62,10 @@ def docs(session: nox.Session) -> None:
         *session.posargs,
         env={"NO_MKDOCS_2_WARNING": "1"},  # the upgrade banner is not a docs problem
     )
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """The reliability soak: 100,000 Callings under faults, crashes and cancellations."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "benchmarks.soak", *session.posargs)

@@ -146,6 +146,22 @@ async def test_completed_call_is_one_client_span_with_usage_and_metrics(otel: Ot
     assert otel.telemetry.open_spans == 0
 
 
+async def test_a_streamed_call_reports_usage_from_its_final_chunk(otel: Otel) -> None:
+    async with FakeProvider(keys=(SECRET_KEY,)) as server:
+        model = _model(server, otel.hooks)
+        async with model:
+            chunks = [chunk async for chunk in model.invoke_stream(**CHAT)]
+    assert chunks
+    (span,) = otel.finished()
+    attributes = dict(span.attributes or {})
+    assert attributes["callboard.calling.status"] == "completed"
+    assert attributes["gen_ai.usage.input_tokens"] > 0
+    assert attributes["gen_ai.usage.output_tokens"] > 0
+    tokens = {p.attributes["gen_ai.token.type"] for p in otel.points("gen_ai.client.token.usage")}
+    assert tokens == {"input", "output"}
+    _no_payload_or_secret(span)
+
+
 async def test_retries_are_span_events_and_counted(otel: Otel, autojump_clock: Any) -> None:
     async with FakeProvider(keys=(SECRET_KEY,)) as server:
         server.script("/v1/chat/completions", [Fault.error(503), Fault.error(529), None])
