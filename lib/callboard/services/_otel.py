@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import attrs
 
 from callboard.actors import Broadcast, LifecycleEvent
+from callboard.errors import ConfigError
 
 from ._calling import Calling
 from ._endpoint_events import CallingRetrying
@@ -147,14 +148,11 @@ class GenAITelemetry:
         operation: str = "chat",
         max_open_spans: int = 100_000,
     ) -> None:
-        from callboard.errors import ConfigError
-
-        if isinstance(max_open_spans, bool) or not isinstance(max_open_spans, int):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ConfigError(
-                f"max_open_spans must be an int >= 1, got {max_open_spans!r}",
-                field="max_open_spans",
-            )
-        if max_open_spans < 1:
+        if (
+            isinstance(max_open_spans, bool)
+            or not isinstance(max_open_spans, int)  # pyright: ignore[reportUnnecessaryIsInstance]
+            or max_open_spans < 1
+        ):
             raise ConfigError(
                 f"max_open_spans must be an int >= 1, got {max_open_spans!r}",
                 field="max_open_spans",
