@@ -7,8 +7,10 @@ while Endpoint actors crash at random and 1,000 callers cancel part-way.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
-from benchmarks.soak import SoakConfig, run_soak
+from benchmarks.soak import SoakConfig, SoakReport, run_soak
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -27,3 +29,36 @@ def test_ten_thousand_callings_under_faults_crashes_and_cancellations() -> None:
     assert sum(report.failed.values()) > 0  # some faults outlast the retries, typed
     assert len(report.tokens) == config.models
     assert all(charged > 0 for charged, _ in report.tokens)
+
+
+def test_the_report_names_every_broken_invariant() -> None:
+    clean = SoakReport(SoakConfig(callings=3), outcomes=3)
+    clean.rss = [(1, 100 << 20), (2, 100 << 20), (3, 101 << 20)]
+    assert clean.problems() == []
+    broken = SoakReport(
+        SoakConfig(callings=3),
+        outcomes=2,
+        hung=1,
+        doubled=1,
+        lost_events=1,
+        untyped=Counter({"KeyError": 1}),
+        cancel_not_settled=1,
+        escalations=1,
+        events_missed=4,
+        unsettled=["m: queued 1, in flight 0, tokens in flight 0 after the run"],
+    )
+    broken.rss = [(1, 100 << 20), (2, 100 << 20), (3, 200 << 20)]
+    problems = "\n".join(broken.problems())
+    for words in (
+        "never got an outcome",
+        "hung",
+        "completed twice",
+        "never terminal",
+        "KeyError",
+        "never finished",
+        "restart intensity",
+        "lagged",
+        "queued 1",
+        "memory grew",
+    ):
+        assert words in problems
