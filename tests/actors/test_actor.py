@@ -301,3 +301,39 @@ async def test_stop_wakes_a_sender_blocked_on_a_full_mailbox() -> None:
         assert outcome == ["stopped"]
         actor.gate.set()
     assert actor.handled == ["gate"]
+
+
+async def test_a_busy_actor_takes_queued_messages_in_batches_yet_lets_others_run() -> None:
+    # handle() never yields here: without its periodic checkpoint the actor would hog
+    # the scheduler for the whole burst, and with one schedule point per message a
+    # busy actor would be paced by trio's rounds instead of by its work.
+    actor = Recorder(mailbox_size=1000)
+    progress: list[int] = []
+    async with trio.open_nursery() as nursery:
+        ref = await nursery.start(actor.run)
+        for i in range(500):
+            ref.tell_nowait(i)
+
+        async def watch() -> None:
+            while len(actor.handled) < 500:
+                progress.append(len(actor.handled))
+                await trio.lowlevel.checkpoint()
+
+        nursery.start_soon(watch)
+        await ref.ask("last")
+        ref.stop()
+    assert actor.handled == [*range(500), "last"]
+    assert any(0 < seen < 500 for seen in progress)  # others ran mid-burst
+    assert len(progress) < 100  # many messages per round, not one
+
+
+async def test_cancelling_a_busy_actor_stops_it_within_a_batch() -> None:
+    actor = Recorder(mailbox_size=1000)
+    async with trio.open_nursery() as nursery:
+        ref = await nursery.start(actor.run)
+        for i in range(500):
+            ref.tell_nowait(i)
+        nursery.cancel_scope.cancel()
+    assert 0 < len(actor.handled) < 500
+    assert actor.handled == list(range(len(actor.handled)))
+    assert actor.events == ["start", "stop"]
