@@ -375,7 +375,7 @@ async def test_missing_fields_in_an_answer_are_an_invalid_response() -> None:
             (
                 "anthropic returned HTTP 200 with an unreadable chat body",
                 "expected a body of type 'message'",
-                "check that base_url and path reach a anthropic API",
+                "check that base_url and path reach the anthropic API",
             ),
         )
         assert caught.value.status == 200

@@ -231,7 +231,7 @@ def parse_response(
     except InvalidResponse as error:
         raise InvalidResponse(
             f"{spec.name} returned HTTP {status} with an unreadable {kind.value} body: "
-            f"{error.message}; check that base_url and path reach a {spec.name} API "
+            f"{error.message}; check that base_url and path reach the {spec.name} API "
             "(a proxy or a server of another dialect may have answered)",
             status=status,
             provider=spec.name,
