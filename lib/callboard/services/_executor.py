@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import heapq
 import math
 from typing import Any
@@ -28,6 +29,8 @@ from ._events import (
 )
 
 __all__ = ["Executor"]
+
+_Admitted = tuple[Calling, trio.CancelScope, object | None, int]
 
 
 class Executor(Actor[Calling]):
@@ -120,6 +123,12 @@ class Executor(Actor[Calling]):
         self._nursery: trio.Nursery | None = None
         self._in_flight = 0
         self._tokens_in_flight = 0
+        self._admitting = False  # the actor is admitting the head Calling right now
+        self._early: set[Calling] = set()  # admitted ahead of their mailbox message
+        # Admitted Callings waiting for a worker, in admission order, and idle workers.
+        self._ready: collections.deque[_Admitted] = collections.deque()
+        self._idle = trio.lowlevel.ParkingLot()
+        self._closing = False
 
     # -- observation --------------------------------------------------------------------
 
@@ -308,6 +317,8 @@ class Executor(Actor[Calling]):
         """Run until stopped (graceful: queued Callings still run) or cancelled (aborts)."""
         self._room = trio.Semaphore(self._queue_capacity)
         self._deadlines.clear()
+        self._early.clear()
+        self._closing = False
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
@@ -317,8 +328,16 @@ class Executor(Actor[Calling]):
                     await super().run(task_status=task_status)
                 finally:
                     timer.cancel()
+                    # Workers finish what they hold and what is ready, then leave.
+                    self._closing = True
+                    self._idle.unpark_all()
         finally:
             self._nursery = None
+            while self._ready:  # cancelled before a worker took them
+                calling, _, slot, estimate = self._ready.popleft()
+                self._settle(calling, slot, estimate)
+                if not calling.finished:
+                    self._abort(calling, "the executor stopped while it was running")
             leftovers = list(self._queued)
             self._queued.clear()
             for calling in leftovers:
@@ -339,10 +358,70 @@ class Executor(Actor[Calling]):
             )
             return
         self._room.release()
+        if self._early:
+            try:
+                self._early.remove(calling)
+            except KeyError:
+                pass
+            else:
+                return  # admitted already, by _admit_ready
         self._queued.pop(calling, None)
         if calling.finished:
             return  # cancelled or timed out while queued
-        await self._admit(calling)
+        self._admitting = True
+        try:
+            await self._admit(calling)
+        finally:
+            self._admitting = False
+        self._admit_ready()
+
+    def _admit_ready(self) -> None:
+        """Admit, in order, the queued Callings that can start without waiting.
+
+        The mailbox hands the actor one Calling per scheduler round; under load that
+        round trip, not the limits, would pace admission. So whenever capacity frees up
+        (a call finished, an admission completed) the Callings at the head of the queue
+        that need no wait (no pause, a free slot, the request and tokens available now)
+        are started at once, in FIFO order; their mailbox messages are then skipped.
+        Nothing is taken for a Calling that cannot start, and nothing overtakes the
+        Calling the actor is waiting to admit.
+        """
+        queued = self._queued
+        while queued and not self._admitting and self._nursery is not None:
+            now = trio.current_time()
+            calling = next(iter(queued))
+            if self._paused_until > now or calling.deadline <= now:
+                return  # the actor's own path waits out the pause or times it out
+            slot: object | None = None
+            if self._slots is not None:
+                borrower = object()
+                try:
+                    self._slots.acquire_on_behalf_of_nowait(borrower)
+                except trio.WouldBlock:
+                    return
+                slot = borrower
+            try:
+                reserved = self._try_reserve(calling.estimated_tokens)
+            except Exception:
+                reserved = False  # a limiter's error is reported by the actor's path
+            if not reserved:
+                self._release_slot(slot)
+                return
+            del queued[calling]
+            self._early.add(calling)
+            self._start(calling, slot)
+
+    def _try_reserve(self, tokens: int) -> bool:
+        """Take one request and ``tokens`` now if both are there; all or nothing."""
+        requests, bucket = self._requests, self._tokens
+        if bucket is None or tokens <= 0:
+            return requests is None or requests.try_acquire(1)
+        if not bucket.try_acquire(tokens):
+            return False
+        if requests is None or requests.try_acquire(1):
+            return True
+        bucket.refund(tokens)
+        return False
 
     async def _admit(self, calling: Calling) -> None:
         scope = trio.CancelScope(deadline=calling.deadline)
@@ -374,6 +453,10 @@ class Executor(Actor[Calling]):
             self._release_slot(slot)
             self._finish_unstarted(calling)
             return
+        self._start(calling, slot)
+
+    def _start(self, calling: Calling, slot: object | None) -> None:
+        """Run an admitted Calling in a task of its own (its slot and reservation held)."""
         calling.mark_running()
         run_scope = trio.CancelScope(deadline=calling.deadline)
         calling.scope = run_scope
@@ -390,7 +473,28 @@ class Executor(Actor[Calling]):
                 )
             )
         assert self._nursery is not None
-        self._nursery.start_soon(self._dispatch, calling, run_scope, slot, estimate)
+        self._ready.append((calling, run_scope, slot, estimate))
+        if self._idle:
+            self._idle.unpark()
+        else:
+            self._nursery.start_soon(self._work)
+
+    async def _work(self) -> None:
+        """A worker: runs ready Callings one after another, parks when there are none.
+
+        Workers take Callings from the head of ``_ready`` and call the backend in the
+        same step, so the backend sees them in admission order whichever worker trio
+        runs first; and a finished call's worker goes straight to the next one instead
+        of a task being spawned per Calling.
+        """
+        ready = self._ready
+        while True:
+            if ready:
+                await self._dispatch(*ready.popleft())
+            elif self._closing:
+                return
+            else:
+                await self._idle.park()
 
     async def _dispatch(
         self, calling: Calling, scope: trio.CancelScope, slot: object | None, estimate: int
@@ -409,8 +513,14 @@ class Executor(Actor[Calling]):
                 self._abort(calling, "the executor stopped while it was running")
             raise
         self._settle(calling, slot, estimate)
-        if calling.finished:
-            return  # the backend finished it itself
+        if not calling.finished:  # else the backend finished it itself
+            self._conclude(calling, scope, error, response)
+        # Only now: the events show this Calling finished before its successor started.
+        self._admit_ready()
+
+    def _conclude(
+        self, calling: Calling, scope: trio.CancelScope, error: Exception | None, response: Any
+    ) -> None:
         if scope.cancelled_caught:
             self._finish_unstarted(calling)
         elif error is not None:
