@@ -16,6 +16,8 @@ from callboard.services import (
     CallingStatus,
     CallingTimeoutError,
     Executor,
+    HookPhase,
+    HookRegistry,
     InvocationError,
     Tool,
     iModel,
@@ -293,3 +295,28 @@ async def test_errors_leave_the_model_block_unwrapped() -> None:
         async with model:
             await model.invoke(q=1)
     assert not model.is_started and model.supervisor is None
+
+
+async def test_inline_events_reach_inline_observers_and_are_not_built_for_nobody() -> None:
+    quiet = iModel(backend=EchoBackend())
+    await quiet.invoke(q=1)
+    assert quiet.broadcast.published == 0  # no subscriber, no observer: nothing built
+
+    seen: list[type[LifecycleEvent]] = []
+    hooks = HookRegistry()
+    hooks.register(HookPhase.AnyEvent, lambda event: seen.append(type(event)))
+    observed = iModel(backend=EchoBackend(), hook_registry=hooks)
+    await observed.invoke(q=1)  # inline: the observer runs in this task, no subscriber
+    assert seen == [CallingQueued, CallingStarted, CallingCompleted]
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan")])
+async def test_a_bad_poll_timeout_is_refused_before_the_call(bad: float) -> None:
+    backend = EchoBackend()
+    model = iModel(backend=backend)
+    calling = await model.create_calling(q=1)
+    with pytest.raises(ConfigError) as refused:
+        await model.invoke(calling=calling, poll_timeout=bad)
+    assert refused.value.field == "timeout"
+    assert calling.status is CallingStatus.PENDING
+    assert backend.calls == 0

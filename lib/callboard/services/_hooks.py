@@ -201,6 +201,9 @@ class HookRegistry:
 
     def __init__(self) -> None:
         self._hooks: list[Hook] = []
+        # Asked on every call; rebuilt only when a hook is added or removed.
+        self._by_phase: dict[HookPhase, tuple[Hook, ...]] = {}
+        self._observers: tuple[Hook, ...] = ()
 
     def __repr__(self) -> str:
         return f"<HookRegistry hooks={len(self._hooks)}>"
@@ -252,19 +255,28 @@ class HookRegistry:
             buffer_size=buffer_size,
         )
         self._hooks.append(hook)
+        self._reindex()
         return hook
 
     def unregister(self, hook: Hook) -> None:
         """Remove ``hook``; models already running keep their hook actors until restarted."""
         self._hooks.remove(hook)
+        self._reindex()
 
     def hooks(self, phase: HookPhase) -> tuple[Hook, ...]:
         """The hooks of ``phase``, in registration order."""
-        return tuple(hook for hook in self._hooks if hook.phase is phase)
+        return self._by_phase.get(phase, ())
 
     def observers(self) -> tuple[Hook, ...]:
         """Every observer hook, in registration order."""
-        return tuple(hook for hook in self._hooks if not hook.phase.intercepts)
+        return self._observers
+
+    def _reindex(self) -> None:
+        by_phase: dict[HookPhase, list[Hook]] = {}
+        for hook in self._hooks:
+            by_phase.setdefault(hook.phase, []).append(hook)
+        self._by_phase = {phase: tuple(hooks) for phase, hooks in by_phase.items()}
+        self._observers = tuple(hook for hook in self._hooks if not hook.phase.intercepts)
 
 
 # -- running -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ no task is spawned. Cancelling the caller cancels the call and gives back what i
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,10 @@ from ._events import (
 from ._pipeline import Emitter
 
 __all__ = ["InlineRunner"]
+
+# Stands in for a cancel scope when a Calling has no deadline: nothing else can cancel
+# an inline call's own scopes, so without a deadline they would only cost time.
+_NO_SCOPE = contextlib.nullcontext()
 
 
 class InlineRunner:
@@ -78,23 +83,27 @@ class InlineRunner:
         if calling.timeout is not None:
             assert calling.queued_at is not None
             calling.deadline = calling.queued_at + calling.timeout
-        await emitter.emit(CallingQueued(executor=self._name, calling_id=calling.id, queued=1))
+        # Events are built only when someone receives them (a subscriber, or an
+        # observer hook run inline): most of a no-op call's cost otherwise.
+        if emitter.listening:
+            await emitter.emit(CallingQueued(executor=self._name, calling_id=calling.id, queued=1))
         if not await self._admit(calling, estimate):
             return
         calling.mark_running()
-        await emitter.emit(
-            CallingStarted(
-                executor=self._name,
-                calling_id=calling.id,
-                attempt=calling.attempts,
-                estimated_tokens=calling.estimated_tokens,
+        if emitter.listening:
+            await emitter.emit(
+                CallingStarted(
+                    executor=self._name,
+                    calling_id=calling.id,
+                    attempt=calling.attempts,
+                    estimated_tokens=calling.estimated_tokens,
+                )
             )
-        )
         error: Exception | None = None
         response: Any = None
-        scope = trio.CancelScope(deadline=calling.deadline)
+        scope = trio.CancelScope(deadline=calling.deadline) if calling.deadline < math.inf else None
         try:
-            with scope:
+            with scope or _NO_SCOPE:
                 try:
                     response = await self._backend.execute(calling)
                 except Exception as exc:
@@ -106,12 +115,14 @@ class InlineRunner:
         self._settle(calling, estimate)
         if calling.finished:
             return  # a hook aborted it
-        if scope.cancelled_caught:
+        if scope is not None and scope.cancelled_caught:
             await self._time_out(calling)
         elif error is not None:
             await self._fail(calling, error)
         else:
             calling.complete(response)
+            if not emitter.listening:
+                return
             started = calling.started_at if calling.started_at is not None else math.nan
             await emitter.emit(
                 CallingCompleted(
@@ -124,12 +135,12 @@ class InlineRunner:
 
     async def _admit(self, calling: Calling, estimate: int) -> bool:
         """Wait out a pause, then reserve; False when the call finished meanwhile."""
-        scope = trio.CancelScope(deadline=calling.deadline)
+        scope = trio.CancelScope(deadline=calling.deadline) if calling.deadline < math.inf else None
         reserved = False
         try:
-            with scope:
+            with scope or _NO_SCOPE:
                 # A pause only ever grows, so re-sleeping to its new end is all it needs.
-                while (until := self._paused_until()) > trio.current_time():
+                while (until := self._paused_until()) > -math.inf and until > trio.current_time():
                     with trio.move_on_at(until):
                         await trio.sleep_forever()
                 await self._reserve(estimate)
@@ -142,7 +153,7 @@ class InlineRunner:
                 self._unreserve(estimate)
             self._cancelled(calling)
             raise
-        if scope.cancelled_caught:
+        if scope is not None and scope.cancelled_caught:
             if reserved:
                 self._unreserve(estimate)
             await self._time_out(calling)
@@ -187,7 +198,8 @@ class InlineRunner:
     def _cancelled(self, calling: Calling) -> None:
         if not calling.finished:
             calling.cancel()
-            self._emitter.publish(CallingCancelled(executor=self._name, calling_id=calling.id))
+            if self._emitter.listening:
+                self._emitter.publish(CallingCancelled(executor=self._name, calling_id=calling.id))
 
     async def _time_out(self, calling: Calling) -> None:
         assert calling.timeout is not None

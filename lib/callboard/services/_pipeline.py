@@ -47,6 +47,14 @@ class Emitter:
         self.hooks = hooks
         self.actors_running = False
 
+    @property
+    def listening(self) -> bool:
+        """Whether an event emitted now reaches anyone: a subscriber of the Broadcast, or
+        (inline) an observer hook. Callers skip building events nobody would receive."""
+        if self.broadcast.subscriber_count:
+            return True
+        return not self.actors_running and self.hooks is not None and bool(self.hooks.observers())
+
     def publish(self, event: LifecycleEvent) -> None:
         """Publish without running anything (safe under cancellation)."""
         with contextlib.suppress(BroadcastClosed):
