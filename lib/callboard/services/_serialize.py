@@ -25,7 +25,7 @@ from ._model_errors import NotRestorable
 if TYPE_CHECKING:
     from ._imodel import iModel
 
-__all__ = ["EndpointConfig", "LimitsConfig", "ModelConfig", "converter"]
+__all__ = ["LimitsConfig", "ModelConfig", "SerializedEndpoint", "converter"]
 
 FORMAT = 1
 
@@ -34,8 +34,12 @@ converter = cattrs.Converter(forbid_extra_keys=True)
 
 
 @attrs.frozen(kw_only=True)
-class EndpointConfig:
-    """How to rebuild a provider backend: ``match_endpoint(provider, endpoint, **options)``."""
+class SerializedEndpoint:
+    """How to rebuild a provider backend: ``match_endpoint(provider, endpoint, **options)``.
+
+    Not :class:`~callboard.services.EndpointConfig` (an Endpoint's full, validated
+    configuration): this is the part of a model's data that names its provider.
+    """
 
     provider: str
     endpoint: str
@@ -64,7 +68,7 @@ class ModelConfig:
     version: str | None = None
     tags: list[str] = attrs.field(factory=list[str])
     provider_metadata: dict[str, Any] = attrs.field(factory=dict[str, Any])
-    backend: EndpointConfig | None = None
+    backend: SerializedEndpoint | None = None
     backend_type: str
     limits: LimitsConfig = attrs.field(factory=LimitsConfig)
 
@@ -82,10 +86,10 @@ def _json_safe(value: object, field: str) -> None:
 
 def model_to_dict(model: iModel) -> dict[str, Any]:
     """:meth:`iModel.to_dict`. Raises ConfigError when metadata or options are not JSON."""
-    backend: EndpointConfig | None = None
+    backend: SerializedEndpoint | None = None
     if model.provider is not None:
         _json_safe(model.endpoint_options, "endpoint_options")
-        backend = EndpointConfig(
+        backend = SerializedEndpoint(
             provider=model.provider,
             endpoint=model.endpoint,
             api_key_env=model.api_key_env,
