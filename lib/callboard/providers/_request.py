@@ -208,13 +208,13 @@ def parse_response(
         ProviderError: a typed error for a non-2xx status.
         InvalidResponse: a 2xx body that is not what the model type returns.
     """
-    kind = ModelType(model_type)
+    kind = model_type if type(model_type) is ModelType else ModelType(model_type)
     if not 200 <= status <= 299:
         raise error_from_response(
             status, headers, body, provider=spec.name, calling_id=calling_id, secret=secret
         )
     rate_limit = rate_limit_state(spec, headers)
-    content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "").lower()
+    content_type = _content_type(headers)
     try:
         if kind is ModelType.TEXT_TO_SPEECH:
             if "json" in content_type or "html" in content_type or not body:
@@ -238,6 +238,13 @@ def parse_response(
             calling_id=calling_id,
         ) from None
     return attrs.evolve(parsed, provider=spec.name, status_code=status, rate_limit=rate_limit)
+
+
+def _content_type(headers: Mapping[str, str]) -> str:
+    found = headers.get("content-type")  # transports hand over lower-cased names
+    if found is None:
+        found = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return found.lower()
 
 
 def _decode_json(body: bytes, content_type: str) -> Mapping[str, object]:

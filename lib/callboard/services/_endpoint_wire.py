@@ -79,11 +79,26 @@ class Wire:
             if dialect == "anthropic"
             else _retry_only
         )
+        # Names that carry rate-limit state: a response with none of them (the common
+        # case for many servers) is not parsed at all.
+        self._limit_prefixes: tuple[str, ...] = (
+            ("x-ratelimit-", "retry-after")
+            if dialect == "openai"
+            else ("anthropic-ratelimit-", "retry-after")
+            if dialect == "anthropic"
+            else ("retry-after",)
+        )
 
     def feedback(self, headers: Mapping[str, str]) -> None:
         """Feed a response's rate-limit headers to the Executor (every response, 429s too)."""
         observe = self.observe
         if observe is not None:
+            prefixes = self._limit_prefixes
+            for name in headers:
+                if name.lower().startswith(prefixes):
+                    break
+            else:
+                return
             state = self._parse_headers(headers)
             if state.empty:
                 return
