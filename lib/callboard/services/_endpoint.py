@@ -89,7 +89,8 @@ class Endpoint(Actor[_Crash]):
     Args:
         config: where and how to call.
         executor: the Executor in front of this endpoint: rate-limit headers are fed to
-            its ``observe`` and every retry passes its limiter again (``readmit``).
+            its ``observe`` and every retry passes its request and token limiters again
+            (``readmit``).
             Also settable later with :meth:`attach`.
         broadcast: where circuit transitions, retries and client (re)starts are
             published.
@@ -274,7 +275,15 @@ class Endpoint(Actor[_Crash]):
         stream = calling.streaming
 
         async def attempt(attempt: Attempt) -> NormalizedResponse:
-            return await self._attempt(calling, payload, attempt, stream)
+            try:
+                return await self._attempt(calling, payload, attempt, stream)
+            except ProviderError as error:
+                refused = error.status is not None and error.status >= 400
+                if refused and calling.actual_tokens is None:
+                    # It used no tokens. Said now, so that a Calling cancelled while its
+                    # retry waits gets back everything reserved for it.
+                    calling.actual_tokens = 0
+                raise
 
         def on_retry(scheduled: RetryScheduled) -> None:
             self._publish(
@@ -287,18 +296,19 @@ class Endpoint(Actor[_Crash]):
                 )
             )
 
+        async def readmit(attempt: Attempt) -> None:
+            # Every retry passes the Executor's request and token limiters again.
+            if attempt.number > 1 and self._executor is not None:
+                await self._executor.readmit(calling)
+
         try:
             return await retry.run(
-                attempt, budget=budget, before_attempt=self._readmit, on_retry=on_retry
+                attempt, budget=budget, before_attempt=readmit, on_retry=on_retry
             )
         except ProviderError as error:
             if error.status is not None and error.status >= 400:
                 calling.actual_tokens = 0  # the provider refused it: nothing was used
             raise
-
-    async def _readmit(self, attempt: Attempt) -> None:
-        if attempt.number > 1 and self._executor is not None:
-            await self._executor.readmit()
 
     async def _attempt(
         self, calling: Calling, payload: dict[str, Any], attempt: Attempt, stream: bool

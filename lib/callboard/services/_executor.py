@@ -124,6 +124,7 @@ class Executor(Actor[Calling]):
         self._in_flight = 0
         self._tokens_in_flight = 0
         self._admitting = False  # the actor is admitting the head Calling right now
+        self._reserved: dict[Calling, int] = {}  # dispatched Callings -> tokens reserved
         self._early: set[Calling] = set()  # admitted ahead of their mailbox message
         # Admitted Callings waiting for a worker, in admission order, and idle workers.
         self._ready: collections.deque[_Admitted] = collections.deque()
@@ -188,19 +189,35 @@ class Executor(Actor[Calling]):
             if self._broadcast is not None:
                 self._publish(ExecutorPaused(executor=self.name, until=until))
 
-    async def readmit(self) -> None:
+    async def readmit(self, calling: Calling | None = None) -> None:
         """Pass admission again for a retry of a Calling that is already running.
 
-        The retry keeps the concurrency slot and token reservation of its first attempt;
-        it waits out a pause and takes one more request from the request limiter, so
-        retries count against the provider's request rate like any other request. If
-        this raises ``Cancelled`` nothing was taken.
+        The retry keeps the concurrency slot of its first attempt; it waits out a pause
+        and takes one more request and, for ``calling``, its estimated tokens again, so
+        retries count against the provider's request and token rates like any other
+        request. Every reservation is reconciled once with ``actual_tokens`` when the
+        Calling finishes (an attempt the provider refused used nothing). If this raises
+        ``Cancelled`` nothing was taken.
+
+        Args:
+            calling: the running Calling being retried; without it only a request is
+                taken.
+
+        Raises:
+            OversizeRequest: a shared token limiter cannot ever grant the estimate.
         """
         await self._wait_unpaused()
-        if self._requests is not None:
-            await self._requests.acquire(1)
-        else:
+        reserved = self._reserved
+        tokens = 0
+        if calling is not None and self._tokens is not None and calling in reserved:
+            tokens = calling.estimated_tokens
+        if self._requests is None and tokens <= 0:
             await trio.lowlevel.checkpoint()
+            return
+        await self._reserve(tokens)
+        if calling is not None and tokens > 0:
+            reserved[calling] += tokens
+            self._tokens_in_flight += tokens
 
     # -- submission ---------------------------------------------------------------------
 
@@ -463,6 +480,7 @@ class Executor(Actor[Calling]):
         estimate = calling.estimated_tokens if self._tokens is not None else 0
         self._in_flight += 1
         self._tokens_in_flight += estimate
+        self._reserved[calling] = estimate
         if self._broadcast is not None:
             self._publish(
                 CallingStarted(
@@ -580,6 +598,8 @@ class Executor(Actor[Calling]):
             self._slots.release_on_behalf_of(slot)
 
     def _settle(self, calling: Calling, slot: object | None, estimate: int) -> None:
+        # Everything reserved for it: the first admission plus one estimate per retry.
+        estimate = self._reserved.pop(calling, estimate)
         self._release_slot(slot)
         self._in_flight -= 1
         self._tokens_in_flight -= estimate
