@@ -66,14 +66,19 @@ class _Crash:
 class _Generation:
     """One run's client and the attempts using it right now."""
 
-    __slots__ = ("cause", "closing", "number", "scopes", "transport")
+    __slots__ = ("cause", "drained", "number", "scopes", "transport")
 
     def __init__(self, number: int, transport: Transport) -> None:
         self.number = number
         self.transport = transport
         self.scopes: set[trio.CancelScope] = set()
-        self.closing = False
+        self.drained = trio.Event()  # set when a closing run's last attempt left
         self.cause: BaseException | None = None
+
+    def leave(self, scope: trio.CancelScope) -> None:
+        self.scopes.discard(scope)
+        if not self.scopes:
+            self.drained.set()
 
 
 def _not_our_crash(error: BaseException) -> bool:
@@ -158,11 +163,15 @@ class Endpoint(Actor[_Crash]):
             counts_as_failure=_not_our_crash,
         )
         self._generation: _Generation | None = None
+        self._draining: _Generation | None = None
+        self._graceful = False
         self._runs = 0
         self._crashed = False
         self._changed = trio.Event()
         self.restart_wait = 5.0
         """Seconds an attempt waits for a crashed run to be restarted before failing."""
+        self.stop_timeout = 30.0
+        """Seconds a graceful stop lets the attempts in flight finish on its client."""
 
     def __repr__(self) -> str:
         state = "running" if self._generation is not None else "idle"
@@ -189,8 +198,8 @@ class Endpoint(Actor[_Crash]):
 
     @property
     def in_flight(self) -> int:
-        """Attempts using the current run's client right now."""
-        generation = self._generation
+        """Attempts using the current run's client right now (a stopping run's too)."""
+        generation = self._generation or self._draining
         return len(generation.scopes) if generation is not None else 0
 
     # -- the actor ----------------------------------------------------------------------
@@ -215,28 +224,45 @@ class Endpoint(Actor[_Crash]):
             )
         )
 
+    async def _loop(self, receive: Any) -> None:
+        # The mailbox loop returns only when stopped gracefully (a crash raises, and
+        # so does cancellation): that is when on_stop lets the calls in flight finish.
+        await super()._loop(receive)
+        self._graceful = True
+
     async def handle(self, message: _Crash) -> None:
         """A crash report: end this run with the error (the supervisor restarts it)."""
         raise message.error
 
     async def on_stop(self) -> None:
-        """Close this run's client; attempts still using it fail with EndpointRestarted.
+        """Close this run's client, after letting the attempts in flight finish on it.
 
-        That error is retryable: after a crash the retry waits for the restarted run's
-        client; after a stop it goes out on a short-lived client of its own.
+        A graceful stop (``endpoint.ref.stop()``) waits up to :attr:`stop_timeout` for
+        the attempts using the client to finish; new attempts meanwhile go out on
+        short-lived clients of their own. After a crash, on cancellation, or when the
+        wait times out, the attempts still using the client are cancelled and fail with
+        EndpointRestarted, which is retryable: after a crash the retry waits for the
+        restarted run's client; otherwise it goes out on a short-lived client.
         """
         generation = self._generation
         if generation is None:
             return
-        generation.closing = True
         self._generation = None
         self._signal()
-        if generation.cause is None:
-            generation.cause = _Stopped(self.name)
-        for scope in generation.scopes:
-            scope.cancel()
-        with trio.CancelScope(shield=True):
-            await self._stack.aclose()
+        graceful, self._graceful = self._graceful, False
+        try:
+            if graceful and generation.cause is None and generation.scopes:
+                self._draining = generation
+                with trio.move_on_after(self.stop_timeout):
+                    await generation.drained.wait()
+        finally:
+            self._draining = None
+            if generation.cause is None:
+                generation.cause = _Stopped(self.name)
+            for scope in generation.scopes:
+                scope.cancel()
+            with trio.CancelScope(shield=True):
+                await self._stack.aclose()
 
     def _settings(self, connections: int) -> TransportSettings:
         key = self.config.resolve_api_key(self.spec.api_key_env)
@@ -362,7 +388,7 @@ class Endpoint(Actor[_Crash]):
                         calling_id=calling.id,
                     ) from error
         finally:
-            generation.scopes.discard(scope)
+            generation.leave(scope)
         raise EndpointRestarted(
             f"endpoint {self.name!r} lost its client mid-call "
             f"({type(generation.cause).__name__}); the attempt is retried on the next one",
