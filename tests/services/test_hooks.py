@@ -160,6 +160,29 @@ async def test_post_hook_with_exit_aborts_after_the_request(autojump_clock: obje
     assert backend.calls == 1
 
 
+async def test_a_sync_hook_that_overruns_its_timeout_is_reported_as_timed_out(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A sync handler cannot be interrupted; it is judged by when it returned.
+    hooks = HookRegistry()
+    hooks.register(HookPhase.PreInvocation, lambda calling: autojump_clock.jump(3), timeout=2)
+    hooks.register(HookPhase.PreInvocation, lambda calling: None, exit=True, timeout=2)
+    backend = EchoBackend()
+    model = iModel(backend=backend, hook_registry=hooks)
+    with model.broadcast.subscribe() as subscription:
+        calling = await model.invoke(q=1)  # the overrunning hook has exit=False
+        events = [subscription.receive_nowait() for _ in range(len(subscription))]
+    assert calling.status is CallingStatus.COMPLETED
+    failed = [(e.hook, e.cause) for e in events if isinstance(e, HookFailed)]
+    assert failed == [("<lambda>", "timed out after 2 s")]
+    hooks.register(
+        HookPhase.PostInvocation, lambda calling: autojump_clock.jump(3), exit=True, timeout=1
+    )
+    with pytest.raises(HookAborted, match="timed out after 1 s"):
+        await model.invoke(q=2)
+    assert backend.calls == 2  # a post-phase abort comes after the request
+
+
 async def test_per_call_options_override_exit_timeout_and_pass_params(
     autojump_clock: object,
 ) -> None:

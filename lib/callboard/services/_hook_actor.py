@@ -59,9 +59,13 @@ class HookActor:
                 while True:
                     event: LifecycleEvent | None = None
                     try:
-                        if self._draining:
+                        try:
+                            # What is buffered is read without a wait scope; handling
+                            # each event checkpoints (run_hook), so this stays fair.
                             event = subscription.receive_nowait()
-                        else:
+                        except trio.WouldBlock:
+                            if self._draining:
+                                raise
                             with trio.CancelScope() as self._wait_scope:
                                 event = await subscription.receive()
                             self._wait_scope = None

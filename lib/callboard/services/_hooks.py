@@ -282,25 +282,28 @@ class HookRegistry:
 # -- running -----------------------------------------------------------------------------
 
 
-async def call_handler(handler: HookHandler, *args: Any, **params: Any) -> Any:
-    """Call a sync or async handler and return its (awaited) result."""
-    result = handler(*args, **params)
-    if inspect.isawaitable(result):
-        result = await result
-    else:
-        await trio.lowlevel.checkpoint()
-    return result
-
-
 async def run_hook(hook: Hook, seconds: float, *args: Any, **params: Any) -> str | None:
     """Run one handler within ``seconds``; return why it failed, or ``None``.
 
-    The cause names the exception type only: messages may carry request data.
+    The cause names the exception type only: messages may carry request data. A sync
+    handler cannot be interrupted, so it gets no cancel scope (one per hook per event
+    would cost more than most handlers): it is reported as timed out when it returned
+    past its deadline, as the checkpoint after it would have been cancelled then.
     """
+    deadline = trio.current_time() + seconds
+    try:
+        result = hook.handler(*args, **params)
+    except Exception as exc:
+        await trio.lowlevel.checkpoint()
+        return f"raised {type(exc).__name__}"
+    if not inspect.isawaitable(result):
+        late = trio.current_time() >= deadline
+        await trio.lowlevel.checkpoint()
+        return f"timed out after {seconds:g} s" if late else None
     cause: str | None = None
-    with trio.move_on_after(seconds) as scope:
+    with trio.move_on_at(deadline) as scope:
         try:
-            await call_handler(hook.handler, *args, **params)
+            await result
         except Exception as exc:
             cause = f"raised {type(exc).__name__}"
     if scope.cancelled_caught:

@@ -214,7 +214,7 @@ class iModel:
             model=self.name,
             executor=executor_name,
             emitter=self._emitter,
-            options=self._options.get,
+            options=self._call_options,
         )
         self.executor = Executor(
             self._pipeline,
@@ -243,6 +243,10 @@ class iModel:
         """The supervisor of the running actor tree; ``None`` when not started."""
         self.hook_actors: tuple[HookActor, ...] = ()
         self._block: BlockNursery | None = None
+
+    def _call_options(self, calling: Calling) -> CallOptions | None:
+        # Most calls override nothing: skip the weak reference a lookup would build.
+        return self._options.get(calling) if self._options else None
 
     def __repr__(self) -> str:
         state = "started" if self.is_started else "inline"
