@@ -196,6 +196,17 @@ async def test_stream_chunk_observers_see_every_chunk() -> None:
     assert seen == list(enumerate(WORDS))
 
 
+async def test_inline_stream_chunk_observers_see_every_chunk() -> None:
+    seen: list[tuple[int, str]] = []
+    hooks = HookRegistry()
+    hooks.register(
+        HookPhase.StreamChunk, lambda event: seen.append((event.index, event.delta.text))
+    )
+    model = iModel(backend=StreamingBackend(WORDS, gap=0.0), hook_registry=hooks)
+    assert [c async for c in model.invoke_stream(messages=[])] == WORDS  # never started
+    assert seen == list(enumerate(WORDS))
+
+
 async def test_streams_reconcile_tokens_from_the_final_usage(autojump_clock: object) -> None:
     model = iModel(backend=StreamingBackend(WORDS, gap=0.0), limit_tokens=1000)
     async for _ in model.invoke_stream(messages=[{"role": "user", "content": "hi"}]):

@@ -466,6 +466,8 @@ class iModel:
             return await self._open_stream(target, nursery)
 
         async def on_chunk(index: int, delta: StreamDelta) -> None:
+            if not self._emitter.listening:
+                return  # no event per chunk for nobody
             await self._emitter.emit(
                 StreamChunkReceived(model=self.name, calling_id=target.id, index=index, delta=delta)
             )
