@@ -19,7 +19,7 @@ Body = Mapping[str, object]
 
 def want_map(value: object, where: str) -> Body:
     """``value`` as a JSON object, or InvalidResponse."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # dict: no ABC check
         raise InvalidResponse(f"expected a JSON object at {where}, got {type(value).__name__}")
     return cast(Body, value)
 
@@ -61,7 +61,7 @@ def openai_usage(value: object) -> Usage | None:
     (images, transcription), cached prompt tokens in ``prompt_tokens_details`` (OpenAI)
     or ``prompt_cache_hit_tokens`` (DeepSeek).
     """
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # dict: no ABC check
         return None
     usage = cast(Body, value)
     prompt = as_int(usage.get("prompt_tokens")) or as_int(usage.get("input_tokens"))

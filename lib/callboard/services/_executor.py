@@ -124,6 +124,9 @@ class Executor(Actor[Calling]):
         self._in_flight = 0
         self._tokens_in_flight = 0
         self._admitting = False  # the actor is admitting the head Calling right now
+        self._queue_changed: trio.Event | None = None  # the actor waits for a slot
+        self._head: Calling | None = None  # ... for this Calling, taken off the queue
+        self._spare_worker = False  # a worker is about to look for its next Calling
         self._reserved: dict[Calling, int] = {}  # dispatched Callings -> tokens reserved
         self._early: set[Calling] = set()  # admitted ahead of their mailbox message
         # Admitted Callings waiting for a worker, in admission order, and idle workers.
@@ -375,22 +378,66 @@ class Executor(Actor[Calling]):
             )
             return
         self._room.release()
-        if self._early:
-            try:
-                self._early.remove(calling)
-            except KeyError:
-                pass
-            else:
-                return  # admitted already, by _admit_ready
+        if calling in self._early:
+            self._early.discard(calling)
+            return  # admitted already, by _admit_ready
         self._queued.pop(calling, None)
         if calling.finished:
             return  # cancelled or timed out while queued
+        if self._waits_for_a_slot_only(calling) and not await self._wait_for_a_worker(calling):
+            return  # a worker admitted it, or it was cancelled or timed out meanwhile
         self._admitting = True
         try:
             await self._admit(calling)
         finally:
             self._admitting = False
         self._admit_ready()
+
+    def _waits_for_a_slot_only(self, calling: Calling) -> bool:
+        """True when every slot is taken and nothing else holds ``calling`` back."""
+        now = trio.current_time()
+        return (
+            self._slots is not None
+            and self._slots.available_tokens < 1
+            and self._paused_until <= now
+            and calling.deadline > now
+        )
+
+    async def _wait_for_a_worker(self, calling: Calling) -> bool:
+        """Let the worker whose call frees a slot admit ``calling`` and run it at once.
+
+        Handing the slot to this actor instead would cost the next call a scheduler
+        round or two with the freed connection idle. Returns True when ``calling``
+        still needs admitting here (something else than a slot holds it back now).
+        """
+        scope = trio.CancelScope(deadline=calling.deadline)
+        calling.scope = scope
+        self._head = calling
+        try:
+            with scope:
+                while self._head is calling and self._waits_for_a_slot_only(calling):
+                    changed = self._queue_changed = trio.Event()
+                    await changed.wait()
+        except BaseException:
+            if self._head is calling:
+                self._abort(calling, "the executor stopped while admitting it")
+            raise
+        finally:
+            admitted = self._head is not calling
+            self._head = None
+            self._queue_changed = None
+        if admitted:
+            return False
+        if scope.cancelled_caught:
+            self._finish_unstarted(calling)
+            return False
+        return True
+
+    def _queue_changed_now(self) -> None:
+        changed = self._queue_changed
+        if changed is not None:
+            self._queue_changed = None
+            changed.set()
 
     def _admit_ready(self) -> None:
         """Admit, in order, the queued Callings that can start without waiting.
@@ -404,9 +451,12 @@ class Executor(Actor[Calling]):
         Calling the actor is waiting to admit.
         """
         queued = self._queued
-        while queued and not self._admitting and self._nursery is not None:
+        while not self._admitting and self._nursery is not None:
+            head = self._head
+            if head is None and not queued:
+                return
             now = trio.current_time()
-            calling = next(iter(queued))
+            calling = head if head is not None else next(iter(queued))
             if self._paused_until > now or calling.deadline <= now:
                 return  # the actor's own path waits out the pause or times it out
             slot: object | None = None
@@ -424,8 +474,11 @@ class Executor(Actor[Calling]):
             if not reserved:
                 self._release_slot(slot)
                 return
-            del queued[calling]
-            self._early.add(calling)
+            if head is not None:
+                self._head = None  # the actor waiting for it sees it was admitted
+            else:
+                del queued[calling]
+                self._early.add(calling)
             self._start(calling, slot)
 
     def _try_reserve(self, tokens: int) -> bool:
@@ -492,7 +545,9 @@ class Executor(Actor[Calling]):
             )
         assert self._nursery is not None
         self._ready.append((calling, run_scope, slot, estimate))
-        if self._idle:
+        if self._spare_worker:
+            self._spare_worker = False  # the worker that just finished takes it
+        elif self._idle:
             self._idle.unpark()
         else:
             self._nursery.start_soon(self._work)
@@ -534,7 +589,10 @@ class Executor(Actor[Calling]):
         if not calling.finished:  # else the backend finished it itself
             self._conclude(calling, scope, error, response)
         # Only now: the events show this Calling finished before its successor started.
+        # This worker goes on with the first Callings admitted here (see _work).
+        self._spare_worker = True
         self._admit_ready()
+        self._spare_worker = False
 
     def _conclude(
         self, calling: Calling, scope: trio.CancelScope, error: Exception | None, response: Any
@@ -601,6 +659,8 @@ class Executor(Actor[Calling]):
         # Everything reserved for it: the first admission plus one estimate per retry.
         estimate = self._reserved.pop(calling, estimate)
         self._release_slot(slot)
+        if slot is not None:
+            self._queue_changed_now()
         self._in_flight -= 1
         self._tokens_in_flight -= estimate
         actual = calling.actual_tokens
