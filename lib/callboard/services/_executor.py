@@ -39,9 +39,12 @@ class Executor(Actor[Calling]):
     For each Calling, in the order submitted, the executor waits for a concurrency slot,
     then reserves one request and the Calling's estimated tokens *at the same instant*
     (so dispatches, not reservations, obey the buckets' window bound), then hands it to
-    the backend in a task of its own nursery. When the backend returns, it releases the
-    slot and reconciles the reservation with ``calling.actual_tokens`` (refund or debit).
-    Nothing polls: every wait is on a bucket, a limiter, an event or a deadline.
+    the backend on a worker task of its own nursery (workers are reused: the one whose
+    call just ended admits and runs the next Calling that can start, without a round
+    trip through the mailbox). When the backend returns, it releases the slot and
+    reconciles what was reserved (once, plus once per retry: :meth:`readmit`) with
+    ``calling.actual_tokens`` (refund or debit). Nothing polls: every wait is on a
+    bucket, a limiter, an event or a deadline.
 
     A Calling's ``timeout`` covers queueing and running. :meth:`call` ties the call to
     its caller: cancelling the caller cancels the call, frees its slot and settles its
