@@ -10,7 +10,9 @@ and callers cancel some calls part-way. The run then checks the invariants:
 - every error the callers see is a ``CallboardError``;
 - no supervisor exceeds its restart intensity (no escalation);
 - capacity and tokens settle exactly: nothing queued or in flight, no tokens reserved,
-  and each model's token bucket is short by exactly what its calls were charged;
+  and each model's token bucket is short by what its calls were charged (exactly for
+  calls with reported usage; a call without usage keeps between one and ``1 + retries``
+  reservations, as each retry reserves its estimate again);
 - memory stays flat (RSS sampled at checkpoints; the peak is reported).
 
     python -m benchmarks.soak                     # 100,000 Callings (nox -s soak)
@@ -29,6 +31,7 @@ import os
 import random
 import sys
 import time
+import tracemalloc
 from collections import Counter, OrderedDict
 
 import attrs
@@ -39,6 +42,7 @@ from callboard.actors import (
     ChildRestarted,
     Lagged,
     LifecycleEvent,
+    Subscription,
     SupervisorEscalated,
 )
 from callboard.errors import CallboardError
@@ -86,6 +90,9 @@ class SoakConfig:
     hang_after: float = 60.0
     """A call not finished after this long counts as hung (and is cancelled)."""
     checkpoints: int = 10
+    trace_memory: bool = False
+    """Also trace allocations (slow): the report lists the lines whose memory grew most
+    between the second checkpoint and the end."""
     seed: int = 1
 
 
@@ -113,11 +120,14 @@ class SoakReport:
     endpoint_restarts: int = 0
     escalations: int = 0
     unsettled: list[str] = attrs.field(factory=list[str])
-    tokens: list[tuple[int, float]] = attrs.field(factory=list[tuple[int, float]])
-    """Per model: (tokens its calls were charged, what its bucket is short by)."""
+    tokens: list[tuple[int, int, float]] = attrs.field(factory=list[tuple[int, int, float]])
+    """Per model: (least and most its calls can have been charged, what its bucket is
+    short by)."""
     rss: list[tuple[int, int]] = attrs.field(factory=list[tuple[int, int]])
     """(Callings finished, resident set size in bytes) at each checkpoint."""
     elapsed: float = 0.0
+    memory_growth: list[str] = attrs.field(factory=list[str])
+    """With ``trace_memory``: the allocation sites that grew most after warm-up."""
 
     @property
     def peak_rss(self) -> int:
@@ -171,11 +181,12 @@ class SoakReport:
             f"  lost {c.callings - self.outcomes + self.lost_events}  completed twice "
             f"{self.doubled}  hung {self.hung}  untyped {sum(self.untyped.values())}  "
             f"events missed {self.events_missed}",
-            "  tokens charged / bucket spent per model: "
-            + ", ".join(f"{charged:,}/{spent:,.0f}" for charged, spent in self.tokens),
+            "  tokens charged (least..most) / bucket spent, per model: "
+            + ", ".join(f"{low:,}..{high:,}/{spent:,.0f}" for low, high, spent in self.tokens),
             f"  RSS peak {self.peak_rss / 2**20:.1f} MiB, growth after warm-up "
             f"{self.rss_growth / 2**20:+.1f} MiB; checkpoints (calls, MiB): "
             + ", ".join(f"({n:,}, {rss / 2**20:.0f})" for n, rss in self.rss),
+            *(f"  grew: {line}" for line in self.memory_growth),
         ]
 
 
@@ -186,9 +197,23 @@ def _rss() -> int:
 
 @attrs.define
 class _Ledger:
-    """Per model: tokens its calls were charged (what its bucket must be short by)."""
+    """Per model: the least and the most tokens its calls can have been charged."""
 
-    charged: int = 0
+    least: int = 0
+    most: int = 0
+
+    def add(self, calling: Calling, retries: int) -> None:
+        """Count what the Executor keeps for ``calling``: its usage when reported, else
+        its reservations (one, plus one per retry that got as far as reserving);
+        nothing when it was never admitted."""
+        if calling.started_at is None:
+            return
+        if calling.actual_tokens is not None:
+            self.least += calling.actual_tokens
+            self.most += calling.actual_tokens
+        else:
+            self.least += calling.estimated_tokens
+            self.most += calling.estimated_tokens * (1 + retries)
 
 
 class _EventCheck:
@@ -198,6 +223,7 @@ class _EventCheck:
         self.report = report
         self.live: set[str] = set()
         self.recent: OrderedDict[str, None] = OrderedDict()
+        self.subscriptions: list[Subscription[LifecycleEvent]] = []
 
     def observe(self, event: LifecycleEvent) -> None:
         report = self.report
@@ -208,7 +234,7 @@ class _EventCheck:
             if calling_id in self.live:
                 self.live.discard(calling_id)
                 self.recent[calling_id] = None
-                if len(self.recent) > 50_000:
+                if len(self.recent) > 5_000:  # a second terminal event comes soon
                     self.recent.popitem(last=False)
             elif calling_id in self.recent:
                 report.doubled += 1
@@ -221,8 +247,20 @@ class _EventCheck:
         elif isinstance(event, SupervisorEscalated):
             report.escalations += 1
 
+    def drain(self) -> None:
+        """Fold every event still buffered (the readers may be behind), without waiting."""
+        for subscription in self.subscriptions:
+            while True:
+                try:
+                    self.observe(subscription.receive_nowait())
+                except Lagged as lag:
+                    self.report.events_missed += lag.missed
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+
     async def read(self, model: iModel, *, task_status: trio.TaskStatus[None]) -> None:
         with model.broadcast.subscribe(1 << 17) as subscription:
+            self.subscriptions.append(subscription)
             task_status.started()
             while True:
                 try:
@@ -231,14 +269,6 @@ class _EventCheck:
                     self.report.events_missed += lag.missed
                 except trio.EndOfChannel:
                     return
-
-
-def _charge(calling: Calling) -> int:
-    """Tokens the Executor keeps for ``calling``: its usage when reported, else its
-    reservation; nothing when it was never admitted."""
-    if calling.started_at is None:
-        return 0
-    return calling.actual_tokens if calling.actual_tokens is not None else calling.estimated_tokens
 
 
 async def _soak(config: SoakConfig, base_url: str, keys: list[str]) -> SoakReport:
@@ -273,6 +303,9 @@ async def _soak(config: SoakConfig, base_url: str, keys: list[str]) -> SoakRepor
     check = _EventCheck(report)
     step = max(1, config.callings // max(1, config.checkpoints))
     indices = iter(range(config.callings))
+    snapshots: list[tracemalloc.Snapshot] = []
+    if config.trace_memory:
+        tracemalloc.start(8)
     gc.collect()
 
     async def one(index: int) -> None:
@@ -314,10 +347,12 @@ async def _soak(config: SoakConfig, base_url: str, keys: list[str]) -> SoakRepor
         if watchdog.cancelled_caught:
             report.hung += 1
         report.outcomes += 1
-        ledgers[index % len(models)].charged += _charge(calling)
+        ledgers[index % len(models)].add(calling, config.retries)
         if report.outcomes % step == 0:
             gc.collect()
             report.rss.append((report.outcomes, _rss()))
+            if config.trace_memory and len(report.rss) == 2:
+                snapshots.append(tracemalloc.take_snapshot())
 
     async def worker() -> None:
         for index in indices:
@@ -339,13 +374,19 @@ async def _soak(config: SoakConfig, base_url: str, keys: list[str]) -> SoakRepor
                 workers.start_soon(worker)
         chaos_scope.cancel()
         report.elapsed = time.perf_counter() - started
-        await trio.sleep(0.01)  # let the readers fold the last events
+        check.drain()  # fold what the readers have not read yet
         for model, ledger in zip(models, ledgers, strict=True):
             report.unsettled += _settled(model, ledger, report.elapsed)
             bucket = model.executor.tokens_limiter
             if isinstance(bucket, TokenBucket):
-                report.tokens.append((ledger.charged, bucket.capacity - bucket.available))
+                spent = bucket.capacity - bucket.available
+                report.tokens.append((ledger.least, ledger.most, spent))
         nursery.cancel_scope.cancel()
+    if snapshots:
+        gc.collect()
+        growth = tracemalloc.take_snapshot().compare_to(snapshots[0], "lineno")
+        report.memory_growth = [str(stat) for stat in growth[:8]]
+        tracemalloc.stop()
     report.crashes_planted = chaos.fired
     report.lost_events = len(check.live)
     return report
@@ -366,10 +407,10 @@ def _settled(model: iModel, ledger: _Ledger, elapsed: float) -> list[str]:
             wrong.append(f"{model.name}: {bucket.waiting} waiters left on the token bucket")
         spent = bucket.capacity - bucket.available
         refill = bucket.rate * (elapsed + 5)  # what the bucket may have refilled since
-        if not ledger.charged - refill - 1 <= spent <= ledger.charged + 1:
+        if not ledger.least - refill - 1 <= spent <= ledger.most + 1:
             wrong.append(
                 f"{model.name}: token bucket is short by {spent:,.0f} but its calls were "
-                f"charged {ledger.charged:,}"
+                f"charged {ledger.least:,} to {ledger.most:,}"
             )
     return wrong
 
@@ -396,6 +437,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cancellations", type=int, default=1000)
     parser.add_argument("--fault-scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--trace-memory", action="store_true", help="trace allocations (slow)")
     args = parser.parse_args(argv)
     config = SoakConfig(
         callings=args.callings,
@@ -403,6 +445,7 @@ def main(argv: list[str] | None = None) -> None:
         concurrency=args.concurrency,
         cancellations=args.cancellations,
         fault_scale=args.fault_scale,
+        trace_memory=args.trace_memory,
         seed=args.seed,
     )
     report = run_soak(config)

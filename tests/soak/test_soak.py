@@ -24,11 +24,13 @@ def test_ten_thousand_callings_under_faults_crashes_and_cancellations() -> None:
     assert report.outcomes == 10_000
     assert report.retries > 300  # ~10% faults, most of them retried
     assert report.crashes_planted >= 5
-    assert report.endpoint_restarts == report.crashes_planted
+    # Each planted crash restarts its Endpoint (one planted at the very end may still be
+    # restarting when the calls are done).
+    assert report.crashes_planted - 1 <= report.endpoint_restarts <= report.crashes_planted
     assert report.cancelled >= 500
     assert sum(report.failed.values()) > 0  # some faults outlast the retries, typed
     assert len(report.tokens) == config.models
-    assert all(charged > 0 for charged, _ in report.tokens)
+    assert all(0 < least <= spent + 100 for least, _, spent in report.tokens)
 
 
 def test_the_report_names_every_broken_invariant() -> None:
