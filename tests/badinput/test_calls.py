@@ -425,13 +425,6 @@ async def test_an_unreachable_server_is_a_connection_failure() -> None:
         await tree.still_serves()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Calling('hello') is accepted and the Endpoint fails with a raw TypeError "
-    "('str' object is not a mapping), wrapped as InvocationError; fix: Calling.__init__ "
-    "(services/_calling.py) should raise ConfigError(field='payload') for a non-Mapping "
-    "payload",
-)
 async def test_a_payload_that_is_not_a_mapping() -> None:
     async with live() as tree:
         try:
@@ -440,7 +433,8 @@ async def test_a_payload_that_is_not_a_mapping() -> None:
         except CallboardError as caught:
             error = caught
         await tree.still_serves()
-    assert_typed(error, ConfigError, ("payload", "mapping"))  # outside the nursery
+    assert_typed(error, ConfigError, ("payload", "mapping", "messages"))  # outside the nursery
+    assert error.field == "payload"
 
 
 @pytest.mark.xfail(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -74,6 +75,17 @@ def _validate_timeout(_: object, __: attrs.Attribute[float | None], value: float
     check_timeout(value)
 
 
+def _validate_payload(_: object, __: attrs.Attribute[dict[str, Any]], value: object) -> None:
+    # Checked here, at the boundary: a str or list payload would otherwise travel to the
+    # backend and come back as a TypeError from deep inside request building.
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"payload must be a mapping of request fields (e.g. "
+            f"{{'messages': [...]}}), got {type(value).__name__}",
+            field="payload",
+        )
+
+
 def _new_id() -> str:
     # 128 random bits as 32 hex digits, like uuid4().hex without building a UUID object
     # (a measurable share of a no-op call's cost).
@@ -121,7 +133,7 @@ class Calling:
         'hello'
     """
 
-    payload: dict[str, Any] = attrs.field(factory=dict[str, Any])
+    payload: dict[str, Any] = attrs.field(factory=dict[str, Any], validator=_validate_payload)
     timeout: float | None = attrs.field(default=None, kw_only=True, validator=_validate_timeout)
     streaming: bool = attrs.field(default=False, kw_only=True)
     estimated_tokens: int = attrs.field(default=0, kw_only=True)
