@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import AsyncGenerator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -23,6 +24,7 @@ from callboard.services import (
     TransportStream,
     open_transport,
     register_transport,
+    unregister_transport,
 )
 from callboard.testing import FakeProvider, Fault
 
@@ -60,7 +62,10 @@ async def test_a_crash_mid_call_restarts_with_a_fresh_client_and_every_call_reso
             yield transport
 
     register_transport("flaky", open_flaky)
-    async with FakeProvider() as fp:
+    async with contextlib.AsyncExitStack() as cleanup:
+        # The registry is process-wide: leave it as this test found it.
+        cleanup.callback(unregister_transport, "flaky")
+        fp = await cleanup.enter_async_context(FakeProvider())
         endpoint = match_endpoint(
             "openai",
             base_url=f"{fp.base_url}/v1",

@@ -77,6 +77,7 @@ from ._transport import TransportStream as TransportStream
 from ._transport import known_transports as known_transports
 from ._transport import open_transport as open_transport
 from ._transport import register_transport as register_transport
+from ._transport import unregister_transport as unregister_transport
 
 __all__ = [
     "Backend",
@@ -149,4 +150,5 @@ __all__ = [
     "known_transports",
     "open_transport",
     "register_transport",
+    "unregister_transport",
 ]

@@ -57,6 +57,7 @@ __all__ = [
     "known_transports",
     "open_transport",
     "register_transport",
+    "unregister_transport",
 ]
 
 
@@ -178,6 +179,20 @@ def register_transport(name: str, opener: TransportOpener) -> None:
     Registering a name again replaces the opener (tests register stand-ins this way).
     """
     _OPENERS[name] = opener
+
+
+def unregister_transport(name: str) -> None:
+    """Forget a transport registered with :func:`register_transport` (built-ins stay).
+
+    Raises:
+        ConfigError: ``name`` was never registered.
+    """
+    if _OPENERS.pop(name, None) is None:
+        raise ConfigError(
+            f"transport {name!r} is not registered; registered: "
+            f"{', '.join(sorted(_OPENERS)) or 'none'}",
+            field="transport",
+        )
 
 
 def known_transports() -> tuple[str, ...]:
