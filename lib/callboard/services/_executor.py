@@ -192,7 +192,7 @@ class Executor(Actor[Calling]):
         until = trio.current_time() + seconds
         if until > self._paused_until:
             self._paused_until = until
-            if self._broadcast is not None:
+            if self._listening():
                 self._publish(ExecutorPaused(executor=self.name, until=until))
 
     async def readmit(self, calling: Calling | None = None) -> None:
@@ -299,7 +299,7 @@ class Executor(Actor[Calling]):
         if calling.estimated_tokens > capacity:
             error = OversizeRequest(calling.estimated_tokens, capacity)
             calling.fail(error)
-            if self._broadcast is not None:
+            if self._listening():
                 self._publish(
                     CallingFailed(executor=self.name, calling_id=calling.id, error=repr(error))
                 )
@@ -326,7 +326,7 @@ class Executor(Actor[Calling]):
             if self._deadlines[0][2] is calling:
                 self._deadline_changed.set()
         self._queued[calling] = None
-        if self._broadcast is not None:
+        if self._listening():
             self._publish(
                 CallingQueued(executor=self.name, calling_id=calling.id, queued=len(self._queued))
             )
@@ -537,7 +537,7 @@ class Executor(Actor[Calling]):
         self._in_flight += 1
         self._tokens_in_flight += estimate
         self._reserved[calling] = estimate
-        if self._broadcast is not None:
+        if self._listening():
             self._publish(
                 CallingStarted(
                     executor=self.name,
@@ -606,7 +606,7 @@ class Executor(Actor[Calling]):
             self._fail(calling, error)
         else:
             calling.complete(response)
-            if self._broadcast is not None:
+            if self._listening():
                 started = calling.started_at if calling.started_at is not None else math.nan
                 self._publish(
                     CallingCompleted(
@@ -686,28 +686,34 @@ class Executor(Actor[Calling]):
         self._published_cancel(calling)
 
     def _published_cancel(self, calling: Calling) -> None:
-        if self._broadcast is not None:
+        if self._listening():
             self._publish(CallingCancelled(executor=self.name, calling_id=calling.id))
 
     def _time_out(self, calling: Calling) -> None:
         assert calling.timeout is not None
         calling.fail(CallingTimeoutError(calling.id, calling.timeout))
-        if self._broadcast is not None:
+        if self._listening():
             self._publish(
                 CallingTimedOut(executor=self.name, calling_id=calling.id, timeout=calling.timeout)
             )
 
     def _fail(self, calling: Calling, error: BaseException) -> None:
         calling.fail(error)
-        if self._broadcast is not None:
+        if self._listening():
             self._publish(
                 CallingFailed(executor=self.name, calling_id=calling.id, error=repr(error))
             )
 
     def _abort(self, calling: Calling, reason: str) -> None:
         calling.abort(reason)
-        if self._broadcast is not None:
+        if self._listening():
             self._publish(CallingAborted(executor=self.name, calling_id=calling.id))
+
+    def _listening(self) -> bool:
+        # Events are built only when someone will receive them: with nobody subscribed,
+        # constructing one per transition is a measurable share of a call's cost.
+        broadcast = self._broadcast
+        return broadcast is not None and broadcast.subscriber_count > 0
 
     def _publish(self, event: LifecycleEvent) -> None:
         broadcast = self._broadcast
