@@ -67,7 +67,8 @@ class Executor(Actor[Calling]):
         name: shown in events and errors.
 
     Raises:
-        ConfigError: a limit, period or capacity is not a positive number.
+        ConfigError: ``backend`` has no ``execute`` method, or a limit, period or capacity
+            is not a positive number.
 
     Example::
 
@@ -91,6 +92,14 @@ class Executor(Actor[Calling]):
         broadcast: Broadcast[LifecycleEvent] | None = None,
         name: str = "executor",
     ) -> None:
+        # Checked here, not at the first dispatch: a missing backend would otherwise fail
+        # every call later with a raw AttributeError far from the line that caused it.
+        if not callable(getattr(backend, "execute", None)):
+            raise ConfigError(
+                f"backend must have an async execute(calling) method (an Endpoint, a Tool "
+                f"or your own Backend), got {type(backend).__name__}",
+                field="backend",
+            )
         if not (_is_number(capacity_refresh_time) and 0 < capacity_refresh_time < math.inf):
             raise ConfigError(
                 f"capacity_refresh_time must be a positive number of seconds, "
