@@ -16,6 +16,7 @@ from callboard import (
     CircuitBreaker,
     ConfigError,
     DuplicateModel,
+    Endpoint,
     EndpointConfig,
     Executor,
     HookRegistry,
@@ -39,6 +40,7 @@ from callboard import (
     iModel,
     match_endpoint,
 )
+from callboard.providers import ModelType
 from callboard.testing import FakeProvider, Fault
 
 from .catalogue import CANARY, add, assert_typed, live
@@ -455,43 +457,68 @@ async def test_registry_refuses_something_that_is_not_a_model() -> None:
         await tree.still_serves()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Executor(backend=None) is accepted and every call then fails with a raw "
-    "AttributeError; fix: Executor.__init__ (services/_executor.py) should raise "
-    "ConfigError(field='backend') unless the backend has an async execute(calling)",
-)
 def test_executor_without_a_backend() -> None:
-    try:
-        Executor(None)  # type: ignore[arg-type]
-    except ConfigError as error:
-        assert_typed(error, ConfigError, ("execute",))
-        assert error.field == "backend"
-        return
-    raise AssertionError("Executor(None) was accepted")
+    # fixed here: Executor(None) was accepted and every call then failed with a raw
+    # AttributeError ('NoneType' object has no attribute 'execute')
+    for backend in (None, "gpt-4o", add):
+        with pytest.raises(ConfigError) as caught:
+            Executor(backend)  # type: ignore[arg-type]
+        assert_typed(
+            caught.value,
+            ConfigError,
+            ("backend must have an async execute(calling) method", type(backend).__name__),
+        )
+        assert caught.value.field == "backend"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="EndpointConfig(endpoint='messages', path=...) validates, then Endpoint() raises "
-    "a raw ValueError ('messages' is not a valid ModelType); fix: EndpointConfig's "
-    "validation (services/_endpoint_config.py) should check that endpoint names a "
-    "model type when path is given, as match_endpoint now does",
-)
-def test_endpoint_config_with_a_path_and_a_provider_endpoint_name() -> None:
+def test_endpoint_config_with_a_path_and_a_bad_endpoint_name() -> None:
+    # fixed here: with path= the endpoint name was not checked, so a bad one validated
+    # and Endpoint() raised a raw ValueError ("'mesages' is not a valid ModelType")
+    with pytest.raises(InvalidEndpointConfig) as caught:
+        EndpointConfig(provider="anthropic", endpoint="mesages", path="/chat", timeout=-1)
+    assert_typed(
+        caught.value,
+        InvalidEndpointConfig,
+        (
+            "2 problems",
+            "endpoint: with path= the endpoint must name a model type",
+            "got 'mesages'",
+            "timeout: must be a positive finite number",
+        ),
+    )
+    assert set(caught.value.problems) == {"endpoint", "timeout"}
+
+
+_CHAT_NAMES = ("chat", "messages", "/v1/messages", "chat/completions")
+
+
+@pytest.mark.parametrize("path", [None, "/chat"])
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("endpoint", [*_CHAT_NAMES, "embeddings", "rerank", "chatt"])
+def test_an_endpoint_config_that_validates_builds_an_endpoint(
+    provider: str, endpoint: str, path: str | None
+) -> None:
+    """EndpointConfig and Endpoint resolve an endpoint name the same way: a config is
+    refused at once (naming ``endpoint``) or its Endpoint builds, never a raw error later."""
+    # With path= any model type or known endpoint name goes (the path says where);
+    # without, the provider must offer it (anthropic: chat only; openai: no rerank).
+    if endpoint in _CHAT_NAMES:
+        expected: ModelType | None = ModelType.CHAT
+    elif endpoint == "chatt" or (path is None and (provider, endpoint) != ("openai", "embeddings")):
+        expected = None
+    else:
+        expected = ModelType(endpoint)
     try:
-        config = EndpointConfig(provider="anthropic", endpoint="messages", path="/chat")
+        config = EndpointConfig(
+            provider=provider, endpoint=endpoint, path=path, api_key=Secret(CANARY)
+        )
     except InvalidEndpointConfig as error:
-        assert_typed(error, InvalidEndpointConfig, ("endpoint",))
+        assert expected is None, f"{endpoint!r} was refused: {error}"
+        assert_typed(error, InvalidEndpointConfig, (f"{endpoint!r}",))
+        assert error.field == "endpoint"
         return
-    from callboard import Endpoint
-
-    try:
-        Endpoint(config)
-    except CallboardError as error:
-        assert_typed(error, InvalidEndpointConfig, ("endpoint",))
-        return
-    except ValueError as error:
-        raise AssertionError(f"a raw {type(error).__name__}: {error}") from None
+    assert expected is not None, f"{endpoint!r} on {provider} with path={path!r} validated"
+    built = Endpoint(config)
+    assert built.model_type is expected
+    if path is not None:
+        assert built.spec.url_for(expected).endswith(path)

@@ -14,6 +14,7 @@ from ._catalog import known_providers as known_providers
 from ._claude_code import ClaudeCode as ClaudeCode
 from ._claude_code import ClaudeCodeConfig as ClaudeCodeConfig
 from ._claude_code_decoder import ClaudeCodeFailed as ClaudeCodeFailed
+from ._endpoint_name import endpoint_model_type as endpoint_model_type
 from ._errors import MissingApiKey as MissingApiKey
 from ._errors import PayloadError as PayloadError
 from ._errors import UnknownProvider as UnknownProvider
@@ -51,6 +52,7 @@ __all__ = [
     "UnknownProvider",
     "UnsupportedModelType",
     "build_request",
+    "endpoint_model_type",
     "get_provider",
     "known_providers",
     "match_endpoint",

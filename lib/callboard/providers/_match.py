@@ -10,8 +10,7 @@ from callboard.services._endpoint_config import EndpointConfig
 from callboard.services._secret import Secret
 
 from ._catalog import get_provider
-from ._errors import UnsupportedModelType
-from ._spec import ModelType, ProviderSpec
+from ._endpoint_name import endpoint_model_type
 
 __all__ = ["match_endpoint"]
 
@@ -33,49 +32,6 @@ _CONFIG_FIELDS = frozenset(
         "max_connections",
     }
 )
-
-# What other providers call their endpoints, so a name written for one provider
-# ("chat/completions") finds the same model type on another ("/messages").
-_ALIASES: dict[str, ModelType] = {
-    "chat/completions": ModelType.CHAT,
-    "messages": ModelType.CHAT,
-    "completions": ModelType.CHAT,
-    "embeddings": ModelType.EMBEDDINGS,
-    "moderations": ModelType.MODERATION,
-    "images/generations": ModelType.IMAGE_GENERATION,
-    "audio/speech": ModelType.TEXT_TO_SPEECH,
-    "audio/transcriptions": ModelType.SPEECH_TO_TEXT,
-    "rerank": ModelType.RERANK,
-}
-
-
-def _model_type(spec: ProviderSpec, endpoint: str) -> ModelType:
-    try:
-        return spec.model_type_for(endpoint)
-    except UnsupportedModelType:
-        kind = _ALIASES.get(endpoint.strip("/").removeprefix("v1/"))
-        if kind is None or not spec.offers(kind):
-            raise
-        return kind
-
-
-def _path_kind(endpoint: str) -> ModelType:
-    """The model type an endpoint with its own ``path`` speaks (the path says where,
-    the model type how the request and response look)."""
-    try:
-        return ModelType(endpoint)
-    except ValueError:
-        pass
-    kind = _ALIASES.get(endpoint.strip("/").removeprefix("v1/"))
-    if kind is None:
-        types = ", ".join(repr(t.value) for t in ModelType)
-        raise UnsupportedModelType(
-            f"with path= the endpoint must name a model type ({types}) or a known "
-            f"endpoint such as 'chat/completions', so the request and response can be "
-            f"read; got {endpoint!r}",
-            field="endpoint",
-        )
-    return kind
 
 
 def match_endpoint(provider: str, endpoint: str = "chat", **kwargs: Any) -> Endpoint:
@@ -111,7 +67,7 @@ def match_endpoint(provider: str, endpoint: str = "chat", **kwargs: Any) -> Endp
     if isinstance(api_key, str) and not _ENV_NAME.match(api_key):
         api_key = Secret(api_key)
     spec = get_provider(provider, base_url=kwargs.get("base_url"))
-    kind = _model_type(spec, endpoint) if kwargs.get("path") is None else _path_kind(endpoint)
+    kind = endpoint_model_type(spec, endpoint, own_path=kwargs.get("path") is not None)
     options = {key: kwargs.pop(key) for key in list(kwargs) if key in _CONFIG_FIELDS}
     defaults = {**dict(options.pop("default_fields", None) or {}), **kwargs}
     config = EndpointConfig(

@@ -126,11 +126,11 @@ class Endpoint(Actor[_Crash]):
         super().__init__(mailbox_size=1, name=config.name)
         providers: Any = importlib.import_module("callboard.providers")
         spec = providers.get_provider(config.provider, base_url=config.base_url)
+        kind = providers.endpoint_model_type(
+            spec, config.endpoint, own_path=config.path is not None
+        )
         if config.path is not None:
-            kind = providers.ModelType(config.endpoint)
             spec = attrs.evolve(spec, paths={**spec.paths, kind: config.path})
-        else:
-            kind = spec.model_type_for(config.endpoint)
         if config.auth is not None:
             spec = attrs.evolve(spec, auth=providers.AuthStyle(config.auth))
         key = config.resolve_api_key(spec.api_key_env)

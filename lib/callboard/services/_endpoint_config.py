@@ -77,8 +77,10 @@ class EndpointConfig:
     Args:
         provider: a provider name (``"openai"``, ``"anthropic"``, ``"openai_compatible"``
             with ``base_url``, ...; see ``callboard.providers.known_providers()``).
-        endpoint: the model type (``"chat"``, ``"embeddings"``, ...) or the provider's
-            own path for it (``"chat/completions"``, ``"messages"``).
+        endpoint: the model type (``"chat"``, ``"embeddings"``, ...) or a provider's
+            name for it (``"chat/completions"``, ``"messages"``), resolved as
+            ``callboard.providers.endpoint_model_type`` does; with ``path`` it says how
+            the request and response look.
         name: shown in events and errors; ``"<provider>:<endpoint>"`` by default.
         base_url: the API root, overriding the provider's (a proxy, a local server).
         path: the request path, overriding the provider's path for ``endpoint``.
@@ -224,9 +226,10 @@ def _check_provider(config: EndpointConfig, problems: dict[str, str]) -> None:
         field = getattr(error, "field", None) or "provider"
         problems.setdefault(field if field in ("provider", "base_url") else "provider", str(error))
         return
-    if config.path is None and isinstance(config.endpoint, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+    if isinstance(config.endpoint, str) and config.endpoint.strip("/"):  # pyright: ignore[reportUnnecessaryIsInstance]
+        # The same resolution the Endpoint makes, so a config that validates builds.
         try:
-            spec.model_type_for(config.endpoint)
+            providers.endpoint_model_type(spec, config.endpoint, own_path=config.path is not None)
         except CallboardError as error:
             problems["endpoint"] = str(error)
 
