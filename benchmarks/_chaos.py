@@ -26,6 +26,7 @@ from callboard.services import (
     TransportStream,
     open_transport,
     register_transport,
+    unregister_transport,
 )
 
 __all__ = ["FAULT_MIX", "Chaos", "ChaosCrash", "fake_provider_process"]
@@ -119,6 +120,10 @@ class Chaos:
         """Trio time of each key's last crash: the cooldown counts from the crash, not
         from the arming (an armed key fires only with its model's next request)."""
         register_transport(self.TRANSPORT, self._open)
+
+    def close(self) -> None:
+        """Unregister the chaos transport (it is process-wide)."""
+        unregister_transport(self.TRANSPORT)
 
     @asynccontextmanager
     async def _open(self, settings: TransportSettings) -> AsyncGenerator[Transport]:

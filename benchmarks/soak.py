@@ -271,9 +271,9 @@ class _EventCheck:
                     return
 
 
-async def _soak(config: SoakConfig, base_url: str, keys: list[str]) -> SoakReport:
+async def _soak(config: SoakConfig, base_url: str, chaos: Chaos) -> SoakReport:
     report = SoakReport(config)
-    chaos = Chaos(keys, interval=config.crash_interval, cooldown=config.crash_cooldown)
+    keys = chaos.keys
     rng = random.Random(config.seed)
     cancel_at = set(rng.sample(range(config.callings), min(config.cancellations, config.callings)))
     retry = RetryPolicy(max_retries=config.retries, base_delay=0.02, max_delay=0.5)
@@ -425,7 +425,11 @@ def run_soak(config: SoakConfig) -> SoakReport:
         jitter=config.jitter,
         seed=config.seed,
     ) as base_url:
-        return trio.run(_soak, config, base_url, keys)
+        chaos = Chaos(keys, interval=config.crash_interval, cooldown=config.crash_cooldown)
+        try:
+            return trio.run(_soak, config, base_url, chaos)
+        finally:
+            chaos.close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,6 +12,8 @@ from collections import Counter
 import pytest
 from benchmarks.soak import SoakConfig, SoakReport, run_soak
 
+from callboard.services import known_transports
+
 pytestmark = pytest.mark.timeout(240)
 
 
@@ -64,3 +66,10 @@ def test_the_report_names_every_broken_invariant() -> None:
         "memory grew",
     ):
         assert words in problems
+
+
+def test_a_soak_leaves_no_transport_registered() -> None:
+    before = known_transports()
+    report = run_soak(SoakConfig(callings=200, cancellations=20, crash_interval=0.05))
+    assert report.problems() == []
+    assert known_transports() == before
