@@ -85,6 +85,7 @@ from .services import Endpoint as Endpoint
 from .services import EndpointConfig as EndpointConfig
 from .services import EndpointRestarted as EndpointRestarted
 from .services import Executor as Executor
+from .services import GenAITelemetry as GenAITelemetry
 from .services import HookAborted as HookAborted
 from .services import HookPhase as HookPhase
 from .services import HookRegistry as HookRegistry
@@ -99,6 +100,7 @@ from .services import ServiceRegistry as ServiceRegistry
 from .services import ServicesError as ServicesError
 from .services import StreamChannel as StreamChannel
 from .services import StreamChannelError as StreamChannelError
+from .services import TelemetryUnavailable as TelemetryUnavailable
 from .services import Tool as Tool
 from .services import ToolArgumentError as ToolArgumentError
 from .services import ToolError as ToolError
