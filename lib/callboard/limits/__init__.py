@@ -18,6 +18,10 @@ from ._redis import RedisLimiter as RedisLimiter
 from ._redis import RedisLimiterDown as RedisLimiterDown
 from ._redis import RedisLimiterRecovered as RedisLimiterRecovered
 from ._redis import RedisUnavailable as RedisUnavailable
+from ._reservation import reconcile as reconcile
+from ._reservation import release as release
+from ._reservation import reserve as reserve
+from ._reservation import try_reserve as try_reserve
 from ._state import RateLimitState as RateLimitState
 
 __all__ = [
@@ -34,4 +38,8 @@ __all__ = [
     "parse_go_duration",
     "parse_openai_headers",
     "parse_retry_after",
+    "reconcile",
+    "release",
+    "reserve",
+    "try_reserve",
 ]

@@ -11,7 +11,16 @@ import trio
 
 from callboard.actors import Actor, ActorRef, ActorStopped, Broadcast, LifecycleEvent
 from callboard.errors import ConfigError
-from callboard.limits import Limiter, OversizeRequest, RateLimitState, TokenBucket
+from callboard.limits import (
+    Limiter,
+    OversizeRequest,
+    RateLimitState,
+    TokenBucket,
+    reconcile,
+    release,
+    reserve,
+    try_reserve,
+)
 
 from ._backend import Backend
 from ._calling import Calling, CallingStatus
@@ -495,15 +504,7 @@ class Executor(Actor[Calling]):
 
     def _try_reserve(self, tokens: int) -> bool:
         """Take one request and ``tokens`` now if both are there; all or nothing."""
-        requests, bucket = self._requests, self._tokens
-        if bucket is None or tokens <= 0:
-            return requests is None or requests.try_acquire(1)
-        if not bucket.try_acquire(tokens):
-            return False
-        if requests is None or requests.try_acquire(1):
-            return True
-        bucket.refund(tokens)
-        return False
+        return try_reserve(self._requests, self._tokens, tokens)
 
     async def _admit(self, calling: Calling) -> None:
         scope = trio.CancelScope(deadline=calling.deadline)
@@ -636,32 +637,10 @@ class Executor(Actor[Calling]):
 
     async def _reserve(self, tokens: int) -> None:
         """Take one request and ``tokens`` together; on ``Cancelled`` nothing is held."""
-        requests, bucket = self._requests, self._tokens
-        if bucket is None or tokens <= 0:
-            if requests is not None:
-                await requests.acquire(1)
-            return
-        if requests is None:
-            await bucket.acquire(tokens)
-            return
-        # Wait for one, then try the other without waiting; if it is short, give the
-        # first back and wait for the other instead. Holding one while waiting for the
-        # other would let that one's bucket refill behind our back and burst later.
-        while True:
-            await bucket.acquire(tokens)
-            if requests.try_acquire(1):
-                return
-            bucket.refund(tokens)
-            await requests.acquire(1)
-            if bucket.try_acquire(tokens):
-                return
-            requests.refund(1)
+        await reserve(self._requests, self._tokens, tokens)
 
     def _unreserve(self, tokens: int) -> None:
-        if self._requests is not None:
-            self._requests.refund(1)
-        if self._tokens is not None and tokens > 0:
-            self._tokens.refund(tokens)
+        release(self._requests, self._tokens, tokens)
 
     def _release_slot(self, slot: object | None) -> None:
         if slot is not None and self._slots is not None:
@@ -675,13 +654,7 @@ class Executor(Actor[Calling]):
             self._queue_changed_now()
         self._in_flight -= 1
         self._tokens_in_flight -= estimate
-        actual = calling.actual_tokens
-        if self._tokens is not None and actual is not None:
-            difference = actual - estimate
-            if difference < 0:
-                self._tokens.refund(-difference)
-            elif difference > 0:
-                self._tokens.debit(difference)
+        reconcile(self._tokens, estimate, calling.actual_tokens)
 
     # -- terminal transitions -----------------------------------------------------------
 

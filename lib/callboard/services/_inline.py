@@ -15,7 +15,7 @@ from typing import Any
 
 import trio
 
-from callboard.limits import Limiter, OversizeRequest, TokenBucket
+from callboard.limits import Limiter, OversizeRequest, TokenBucket, reconcile, release, reserve
 
 from ._backend import Backend
 from ._calling import Calling
@@ -162,38 +162,13 @@ class InlineRunner:
 
     async def _reserve(self, tokens: int) -> None:
         """One request and ``tokens`` at the same instant; on Cancelled nothing is held."""
-        requests, bucket = self._requests, self._tokens
-        if bucket is None or tokens <= 0:
-            if requests is not None:
-                await requests.acquire(1)
-            return
-        if requests is None:
-            await bucket.acquire(tokens)
-            return
-        while True:  # hold neither while waiting for the other (see Executor._reserve)
-            await bucket.acquire(tokens)
-            if requests.try_acquire(1):
-                return
-            bucket.refund(tokens)
-            await requests.acquire(1)
-            if bucket.try_acquire(tokens):
-                return
-            requests.refund(1)
+        await reserve(self._requests, self._tokens, tokens)
 
     def _unreserve(self, tokens: int) -> None:
-        if self._requests is not None:
-            self._requests.refund(1)
-        if self._tokens is not None and tokens > 0:
-            self._tokens.refund(tokens)
+        release(self._requests, self._tokens, tokens)
 
     def _settle(self, calling: Calling, estimate: int) -> None:
-        actual = calling.actual_tokens
-        if self._tokens is not None and actual is not None:
-            difference = actual - estimate
-            if difference < 0:
-                self._tokens.refund(-difference)
-            elif difference > 0:
-                self._tokens.debit(difference)
+        reconcile(self._tokens, estimate, calling.actual_tokens)
 
     def _cancelled(self, calling: Calling) -> None:
         if not calling.finished:
