@@ -392,7 +392,7 @@ class iModel:
         self,
         calling: Calling | None = None,
         poll_timeout: float | None = None,
-        poll_interval: float | None = None,
+        poll_interval: float | None = None,  # compat with the seeds' API; never used
         **arguments: Any,
     ) -> Calling:
         """Run a call to its end and return the Calling (``calling.response`` holds the
@@ -410,7 +410,7 @@ class iModel:
                 Calling attached as ``error.calling``; an error that is not callboard's
                 own is wrapped in :class:`InvocationError` (the original as its cause).
         """
-        del poll_interval
+        del poll_interval  # compat: accepted and ignored, completion is awaited
         if calling is None:
             calling = await self.create_calling(**arguments)
         if calling.status is CallingStatus.ABORTED:
