@@ -437,17 +437,29 @@ async def test_a_payload_that_is_not_a_mapping() -> None:
     assert error.field == "payload"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a payload value that is not JSON (object()) makes httpx raise TypeError inside "
-    "the Endpoint actor, which crashes and restarts, and the caller gets a retryable "
-    "EndpointRestarted; fix: the Endpoint (services/_endpoint.py or _transport_http.py) "
-    "should catch the encoding TypeError and fail the call with PayloadError naming the "
-    "field, without crashing the actor",
-)
-async def test_a_payload_value_that_is_not_json() -> None:
+@pytest.mark.parametrize("name", ["openai", "anthropic", "retrying"])
+async def test_a_payload_value_that_is_not_json(name: str) -> None:
+    # fixed here: httpx raised TypeError inside the Endpoint actor, which crashed and
+    # restarted, and the caller got a retryable EndpointRestarted
     async with live() as tree:
+        model = iModel(
+            provider="openai",
+            base_url=f"{tree.fp.base_url}/v1",
+            api_key=CANARY,
+            model="gpt-4o",
+            retry=RetryPolicy(max_retries=3, base_delay=0.0, jitter="none"),
+        )
+        tree.registry.register(model, name="retrying")  # retries on: none may happen
+        await tree.registry.sync()
+        sent = len(tree.fp.requests)
         with pytest.raises(CallboardError) as caught:
-            await tree.model("openai").invoke(messages=HI, metadata=object())
+            await tree.model(name).invoke(messages=HI, metadata=object())
+        assert len(tree.fp.requests) == sent, "a body that is not JSON was sent"
+        tree.registry.remove("retrying")
         await tree.still_serves()
-    assert_typed(caught.value, PayloadError, ("metadata", "JSON"))  # outside the nursery
+    assert_typed(
+        caught.value,
+        PayloadError,
+        ("payload field 'metadata' is not JSON", "a value of type object", "convert the value"),
+        field="metadata",
+    )  # outside the nursery

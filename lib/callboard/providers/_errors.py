@@ -20,4 +20,12 @@ class MissingApiKey(ConfigError):
 
 
 class PayloadError(CallboardError, ValueError):
-    """The payload cannot be turned into a request (e.g. speech to text without a file)."""
+    """The payload cannot be turned into a request (e.g. speech to text without a file).
+
+    ``field`` is the offending payload field's path when one is to blame
+    (``"metadata"``, ``"messages[0].content"``), else ``None``.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

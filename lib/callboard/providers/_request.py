@@ -23,6 +23,7 @@ from callboard.services._normalized import NormalizedResponse
 from ._anthropic import AnthropicStreamDecoder, anthropic_body, parse_anthropic
 from ._body import want_map
 from ._errors import MissingApiKey, PayloadError
+from ._json_body import encode_json_body
 from ._openai import OpenAIStreamDecoder, build_multipart, openai_chat_body, parse_openai
 from ._spec import AuthStyle, Dialect, ModelType, ProviderSpec, RateLimitDialect
 from ._stream import StreamDecoder
@@ -55,7 +56,9 @@ class ProviderRequest:
     """One HTTP request, ready for a client to send.
 
     Exactly one of ``json`` and ``files`` is set (``data`` goes with ``files`` as
-    multipart form fields).
+    multipart form fields). ``json`` is encoded when the request is built, so a value
+    that is not JSON fails here, as a :class:`PayloadError` naming its field, and never
+    inside a client that is sending.
 
     Attributes:
         method: the HTTP method.
@@ -63,6 +66,7 @@ class ProviderRequest:
         headers: non-secret headers (accept, version, idempotency key, extras).
         auth_headers: the credential header(s); left out of repr.
         json: the JSON body.
+        content: ``json`` encoded as sent (compact UTF-8), computed from it.
         data: multipart form fields.
         files: multipart files as ``name -> (filename, content, content_type)``.
         stream: whether the response is a server-sent event stream.
@@ -78,10 +82,20 @@ class ProviderRequest:
     files: Mapping[str, tuple[str, bytes, str]] | None = attrs.field(default=None, repr=False)
     stream: bool = False
     model_type: ModelType = ModelType.CHAT
+    content: bytes | None = attrs.field(
+        init=False,
+        repr=False,
+        eq=False,
+        default=attrs.Factory(lambda self: _encoded(self), takes_self=True),
+    )
 
     def all_headers(self) -> dict[str, str]:
         """Every header to send, credentials included (do not log this)."""
         return {**self.headers, **self.auth_headers}
+
+
+def _encoded(request: ProviderRequest) -> bytes | None:
+    return None if request.json is None else encode_json_body(request.json)
 
 
 def _auth_headers(spec: ProviderSpec, api_key: str | None) -> dict[str, str]:
@@ -125,7 +139,8 @@ def build_request(
         UnsupportedModelType: the provider does not offer ``model_type``.
         MissingApiKey: the provider needs a key and none was given.
         ConfigError: ``headers`` tries to carry a credential.
-        PayloadError: the payload cannot become this kind of request.
+        PayloadError: the payload cannot become this kind of request, or a value in it
+            is not JSON (``field`` names it).
 
     Example:
         >>> from callboard.providers import get_provider

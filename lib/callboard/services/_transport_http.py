@@ -49,6 +49,16 @@ def translate(error: Exception, provider: str | None) -> ProviderError:
     )
 
 
+def _headers(request: ProviderRequest) -> dict[str, str]:
+    # The body was encoded when the request was built (a value that is not JSON is the
+    # caller's PayloadError there, not a crash of this client): sent as bytes, typed as
+    # httpx2's json= would, unless a header of the request says otherwise.
+    headers = request.all_headers()
+    if request.content is not None and not any(name.lower() == "content-type" for name in headers):
+        headers["content-type"] = "application/json"
+    return headers
+
+
 class _HttpStream:
     """A streamed httpx2 response, read as server-sent events."""
 
@@ -113,8 +123,8 @@ class HttpTransport:
             response = await self._client.request(
                 request.method,
                 request.url,
-                headers=request.all_headers(),
-                json=request.json,
+                headers=_headers(request),
+                content=request.content,
                 data=request.data,
                 files=request.files,
             )
@@ -132,8 +142,8 @@ class HttpTransport:
                     self._client.stream(
                         request.method,
                         request.url,
-                        headers=request.all_headers(),
-                        json=request.json,
+                        headers=_headers(request),
+                        content=request.content,
                         data=request.data,
                         files=request.files,
                     )
