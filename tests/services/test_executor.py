@@ -362,3 +362,35 @@ async def test_a_request_waiting_for_tokens_does_not_let_requests_burst(
         for calling in callings:
             await calling.wait()
     assert [at for _, at in backend.started] == pytest.approx([0.0, 1.0, 1.0, 1.5])
+
+
+async def test_queue_room_is_free_as_soon_as_its_callings_left_the_queue() -> None:
+    # Callings admitted ahead of their mailbox message (the executor starts what can start
+    # at once) must not hold queue room until the actor reads that message: a full queue
+    # whose Callings all finished takes a full queue again, without waiting.
+    size = 1_000
+    async with running(Executor(NoopBackend(), queue_capacity=size)) as executor:
+        for _ in range(3):
+            batch = [Calling({"n": i}) for i in range(size)]
+            for calling in batch:
+                executor.submit_nowait(calling)
+            await batch[-1].wait_finished()  # FIFO: the last to finish, then at once...
+            assert all(c.status is CallingStatus.COMPLETED for c in batch)
+            assert executor.queued == 0  # ...the queue is empty, so it has all its room
+
+
+async def test_a_calling_cancelled_in_the_queue_frees_its_room_at_once(autojump_clock) -> None:
+    async with running(Executor(NoopBackend(), queue_capacity=2)) as executor:
+        executor.pause(60.0)  # nothing is admitted: both stay queued
+        first, second = Calling({"n": 1}), Calling({"n": 2})
+        executor.submit_nowait(first)
+        executor.submit_nowait(second)
+        with pytest.raises(QueueFull):
+            executor.submit_nowait(Calling({"n": 3}))
+        first.cancel()
+        assert first.status is CallingStatus.CANCELLED
+        third = Calling({"n": 3})
+        executor.submit_nowait(third)  # the cancelled one's room, while still paused
+        assert executor.queued == 2
+        await third.wait_finished()
+        assert second.status is third.status is CallingStatus.COMPLETED

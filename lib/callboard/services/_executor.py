@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import heapq
 import math
+import sys
 from typing import Any
 
 import trio
@@ -127,7 +128,10 @@ class Executor(Actor[Calling]):
                 f"concurrency_limit must be an int >= 1 or None, got {concurrency_limit!r}",
                 field="concurrency_limit",
             )
-        super().__init__(mailbox_size=queue_capacity, name=name)
+        # The queue bound is _room, released the moment a Calling leaves the queue (taken,
+        # admitted early, cancelled or timed out). Its mailbox message may stay behind a
+        # little longer, so the mailbox itself must not be what refuses a submit.
+        super().__init__(mailbox_size=sys.maxsize, name=name)
         self._backend = backend
         self._requests = _limiter(limit_requests, capacity_refresh_time, "requests")
         self._tokens = _limiter(limit_tokens, capacity_refresh_time, "tokens")
@@ -301,8 +305,7 @@ class Executor(Actor[Calling]):
 
     def cancel_calling(self, calling: Calling) -> None:
         """Cancel one of this executor's Callings (``Calling.cancel`` lands here)."""
-        if calling in self._queued:
-            del self._queued[calling]
+        if self._dequeue(calling):
             calling.attach(None)
             calling.cancel()
             self._published_cancel(calling)
@@ -348,7 +351,15 @@ class Executor(Actor[Calling]):
             self._publish(
                 CallingQueued(executor=self.name, calling_id=calling.id, queued=len(self._queued))
             )
-        self.ref.tell_nowait(calling)  # cannot be full: _room holds the same bound
+        self.ref.tell_nowait(calling)  # the mailbox is unbounded; _room is the bound
+
+    def _dequeue(self, calling: Calling) -> bool:
+        """Take ``calling`` off the queue and free its room; False if it was not queued."""
+        if calling not in self._queued:
+            return False
+        del self._queued[calling]
+        self._room.release()
+        return True
 
     # -- the actor ----------------------------------------------------------------------
 
@@ -398,11 +409,10 @@ class Executor(Actor[Calling]):
                 )
             )
             return
-        self._room.release()
         if calling in self._early:
             self._early.discard(calling)
             return  # admitted already, by _admit_ready
-        self._queued.pop(calling, None)
+        self._dequeue(calling)
         if calling.finished:
             return  # cancelled or timed out while queued
         if self._waits_for_a_slot_only(calling) and not await self._wait_for_a_worker(calling):
@@ -498,7 +508,7 @@ class Executor(Actor[Calling]):
             if head is not None:
                 self._head = None  # the actor waiting for it sees it was admitted
             else:
-                del queued[calling]
+                self._dequeue(calling)
                 self._early.add(calling)
             self._start(calling, slot)
 
@@ -710,8 +720,7 @@ class Executor(Actor[Calling]):
                 now = trio.current_time()
                 while deadlines and deadlines[0][0] <= now:
                     _, _, calling = heapq.heappop(deadlines)
-                    if calling in self._queued:  # not yet taken for admission
-                        del self._queued[calling]
+                    if self._dequeue(calling):  # not yet taken for admission
                         self._time_out(calling)
                 self._deadline_changed = trio.Event()
                 with trio.move_on_at(deadlines[0][0] if deadlines else math.inf):
