@@ -15,7 +15,7 @@ from callboard.services._normalized import (
     Usage,
 )
 
-from ._body import Body, as_int, get_list, get_map, get_str, want_map
+from ._body import Body, as_int, get_list, get_map, get_str, stream_event_map, want_map
 from ._spec import ProviderSpec
 from ._stream import StreamDecoder
 
@@ -154,15 +154,9 @@ class AnthropicStreamDecoder(StreamDecoder):
         self._events += 1
         if not data.strip():
             return []
-        try:
-            decoded: object = json.loads(data)
-        except ValueError:
-            raise InvalidResponse(
-                f"a stream event from {self.provider or 'the provider'} is not JSON",
-                provider=self.provider,
-                calling_id=self.calling_id,
-            ) from None
-        payload = want_map(decoded, f"{event} event")
+        payload = stream_event_map(
+            data, f"{event} event", provider=self.provider, calling_id=self.calling_id
+        )
         kind = payload.get("type", event)
         if kind == "message_start":
             message = get_map(payload, "message", "message_start")

@@ -6,13 +6,23 @@ Every read goes through these functions so the error always says which field was
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import cast
 
 from callboard.resilience import InvalidResponse
 from callboard.services._normalized import Usage
 
-__all__ = ["Body", "as_int", "get_list", "get_map", "get_str", "openai_usage", "want_map"]
+__all__ = [
+    "Body",
+    "as_int",
+    "get_list",
+    "get_map",
+    "get_str",
+    "openai_usage",
+    "stream_event_map",
+    "want_map",
+]
 
 Body = Mapping[str, object]
 
@@ -22,6 +32,21 @@ def want_map(value: object, where: str) -> Body:
     if type(value) is not dict and not isinstance(value, Mapping):  # dict: no ABC check
         raise InvalidResponse(f"expected a JSON object at {where}, got {type(value).__name__}")
     return cast(Body, value)
+
+
+def stream_event_map(
+    data: str, where: str, *, provider: str | None, calling_id: str | None
+) -> Body:
+    """One SSE event's data decoded as a JSON object, or InvalidResponse."""
+    try:
+        decoded: object = json.loads(data)
+    except ValueError:
+        raise InvalidResponse(
+            f"a stream event from {provider or 'the provider'} is not JSON",
+            provider=provider,
+            calling_id=calling_id,
+        ) from None
+    return want_map(decoded, where)
 
 
 def get_map(body: Body, key: str, where: str) -> Body:

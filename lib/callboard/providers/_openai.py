@@ -6,7 +6,6 @@ endpoint, Groq, Together, OpenRouter, DeepSeek, Mistral, NVIDIA NIM, Ollama, vLL
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import cast
 
@@ -19,7 +18,16 @@ from callboard.services._normalized import (
     Usage,
 )
 
-from ._body import Body, as_int, get_list, get_map, get_str, openai_usage, want_map
+from ._body import (
+    Body,
+    as_int,
+    get_list,
+    get_map,
+    get_str,
+    openai_usage,
+    stream_event_map,
+    want_map,
+)
 from ._errors import PayloadError
 from ._spec import ModelType, ProviderSpec
 from ._stream import StreamDecoder
@@ -177,15 +185,9 @@ class OpenAIStreamDecoder(StreamDecoder):
             return []
         if not stripped:
             return []
-        try:
-            decoded: object = json.loads(stripped)
-        except ValueError:
-            raise InvalidResponse(
-                f"a stream event from {self.provider or 'the provider'} is not JSON",
-                provider=self.provider,
-                calling_id=self.calling_id,
-            ) from None
-        chunk = want_map(decoded, "stream chunk")
+        chunk = stream_event_map(
+            stripped, "stream chunk", provider=self.provider, calling_id=self.calling_id
+        )
         error = chunk.get("error")
         if error is not None or event == "error":
             raise self._error(error if error is not None else chunk)
