@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 import attrs
-import cattrs
 
 from callboard.errors import ConfigError
 from callboard.services import converter, iModel
+from callboard.services._serialize import structure
 
 from ._kinds import Kind, kind_named
 
@@ -71,11 +71,7 @@ def load_model(data: Mapping[str, Any]) -> tuple[Kind, dict[str, Any]]:
             f"Model.from_serialized takes the dict serialize() returned, got {type(data).__name__}",
             field="data",
         )
-    try:
-        record = converter.structure(dict(data), SerializedModel)
-    except cattrs.BaseValidationError as group:
-        problems = "; ".join(cattrs.transform_error(group, path="data"))
-        raise ConfigError(f"not a serialized callboard model: {problems}") from group
+    record = structure(data, SerializedModel, "a serialized callboard model")
     if record.type != TYPE_TAG:
         raise ConfigError(
             f"not a serialized callboard model: type is {record.type!r}, expected {TYPE_TAG!r}",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import cattrs
@@ -25,12 +25,30 @@ from ._model_errors import NotRestorable
 if TYPE_CHECKING:
     from ._imodel import iModel
 
-__all__ = ["LimitsConfig", "ModelConfig", "SerializedEndpoint", "converter"]
+__all__ = ["LimitsConfig", "ModelConfig", "SerializedEndpoint", "converter", "structure"]
 
 FORMAT = 1
 
 converter = cattrs.Converter(forbid_extra_keys=True)
 """callboard's one converter: every config class is (un)structured through it."""
+
+
+_T = TypeVar("_T")
+
+
+def structure(data: Mapping[str, Any], cls: type[_T], what: str) -> _T:
+    """``data`` as ``cls`` through :data:`converter`, or one ConfigError naming every problem.
+
+    Args:
+        data: the decoded JSON (a mapping).
+        cls: the attrs class to build.
+        what: how the error names what was expected ("an iModel configuration").
+    """
+    try:
+        return converter.structure(dict(data), cls)
+    except cattrs.BaseValidationError as group:
+        problems = "; ".join(cattrs.transform_error(group, path="data"))
+        raise ConfigError(f"not {what}: {problems}") from group
 
 
 @attrs.frozen(kw_only=True)
@@ -119,11 +137,7 @@ def model_from_dict(data: Mapping[str, Any], *, backend: Backend | None) -> iMod
     """:meth:`iModel.from_dict`."""
     from ._imodel import iModel
 
-    try:
-        config = converter.structure(dict(data), ModelConfig)
-    except cattrs.BaseValidationError as group:
-        problems = "; ".join(cattrs.transform_error(group, path="data"))
-        raise ConfigError(f"not an iModel configuration: {problems}") from group
+    config = structure(data, ModelConfig, "an iModel configuration")
     if config.format != FORMAT:
         raise ConfigError(
             f"iModel data format {config.format} is not supported (expected {FORMAT})",
