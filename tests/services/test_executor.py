@@ -394,3 +394,42 @@ async def test_a_calling_cancelled_in_the_queue_frees_its_room_at_once(autojump_
         assert executor.queued == 2
         await third.wait_finished()
         assert second.status is third.status is CallingStatus.COMPLETED
+
+
+class _CustomLimiter:
+    """A Limiter that is not a TokenBucket (as a shared or third-party limiter would be)."""
+
+    def __init__(self, capacity: float) -> None:
+        self._inner = TokenBucket(capacity, 60.0, unit="tokens")
+
+    @property
+    def capacity(self) -> float:
+        return self._inner.capacity
+
+    async def acquire(self, n: float = 1) -> None:
+        await self._inner.acquire(n)
+
+    def try_acquire(self, n: float = 1) -> bool:
+        return self._inner.try_acquire(n)
+
+    def refund(self, n: float) -> None:
+        self._inner.refund(n)
+
+    def debit(self, n: float) -> None:
+        self._inner.debit(n)
+
+    def observe(self, state: RateLimitState) -> None:
+        self._inner.observe(state)
+
+
+async def test_any_limiter_refuses_an_oversize_calling_before_queueing_it() -> None:
+    # The fast failure reads the Limiter protocol's capacity, not a TokenBucket special case.
+    limiter = _CustomLimiter(100)
+    async with running(Executor(NoopBackend(), limit_tokens=limiter)) as executor:
+        calling = Calling({"messages": []}, estimated_tokens=500)
+        with pytest.raises(OversizeRequest):
+            executor.submit_nowait(calling)
+        assert calling.status is CallingStatus.FAILED
+        assert executor.queued == 0
+        fits = Calling({"messages": []}, estimated_tokens=50)
+        assert await executor.call(fits) == {"messages": []}  # the backend echoes it

@@ -14,12 +14,20 @@ class Limiter(Protocol):
     """What the Executor needs from a limiter: take, give back, charge, and listen.
 
     :class:`~callboard.limits.TokenBucket` is the in-process implementation; a limiter
-    shared between processes (Redis, say) implements the same five methods.
+    shared between processes (Redis, say) implements the same five methods and ``capacity``.
 
     Implementations must make ``acquire`` cancellation-safe (when it raises ``Cancelled``
     it took nothing), serve waiters in FIFO order, and raise
     :class:`~callboard.limits.OversizeRequest` at once for a request that can never fit.
     """
+
+    @property
+    def capacity(self) -> float:
+        """The largest amount one request may ask for (``math.inf`` if there is none).
+
+        The Executor fails a request larger than this at once, before queueing it.
+        """
+        ...
 
     async def acquire(self, n: float = 1) -> None:
         """Wait until ``n`` units are available, then take them."""

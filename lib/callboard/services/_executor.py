@@ -320,7 +320,7 @@ class Executor(Actor[Calling]):
         self._check_accepting(calling)
         if self._tokens is not None and calling.estimated_tokens <= 0:
             calling.estimated_tokens = self._estimate(calling.payload)
-        capacity = self._tokens.capacity if isinstance(self._tokens, TokenBucket) else math.inf
+        capacity = self._tokens.capacity if self._tokens is not None else math.inf
         if calling.estimated_tokens > capacity:
             error = OversizeRequest(calling.estimated_tokens, capacity)
             calling.fail(error)

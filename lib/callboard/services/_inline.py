@@ -15,7 +15,7 @@ from typing import Any
 
 import trio
 
-from callboard.limits import Limiter, OversizeRequest, TokenBucket, reconcile, release, reserve
+from callboard.limits import Limiter, OversizeRequest, reconcile, release, reserve
 
 from ._backend import Backend
 from ._calling import Calling
@@ -75,7 +75,7 @@ class InlineRunner:
         if self._tokens is not None and calling.estimated_tokens <= 0:
             calling.estimated_tokens = self._estimate(calling.payload)
         estimate = calling.estimated_tokens if self._tokens is not None else 0
-        capacity = self._tokens.capacity if isinstance(self._tokens, TokenBucket) else math.inf
+        capacity = self._tokens.capacity if self._tokens is not None else math.inf
         if estimate > capacity:
             await self._fail(calling, OversizeRequest(estimate, capacity))
             return
