@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import trio
+import trio.testing
 
 from callboard.actors import LifecycleEvent
 from callboard.errors import CallboardError, ConfigError
@@ -320,3 +321,22 @@ async def test_a_bad_poll_timeout_is_refused_before_the_call(bad: float) -> None
     assert refused.value.field == "timeout"
     assert calling.status is CallingStatus.PENDING
     assert backend.calls == 0
+
+
+def test_an_inline_model_reused_in_a_later_trio_run_is_not_held_by_an_old_pause() -> None:
+    # A pause (provider feedback) is on the clock of the trio.run that set it; every run's
+    # clock has another origin, so a later run must not wait it out against its own clock.
+    model = iModel(backend=EchoBackend(), limit_requests=10)
+
+    async def pause_late() -> None:
+        await trio.sleep(1_000)
+        model.executor.pause(30.0)
+
+    trio.run(pause_late, clock=trio.testing.MockClock(autojump_threshold=0))
+
+    async def invoke_early() -> float:
+        start = trio.current_time()
+        await model.invoke(prompt="hi")
+        return trio.current_time() - start
+
+    assert trio.run(invoke_early, clock=trio.testing.MockClock(autojump_threshold=0)) == 0.0

@@ -149,6 +149,8 @@ class Executor(Actor[Calling]):
         self._deadline_seq = 0
         self._deadline_changed = trio.Event()
         self._paused_until = -math.inf
+        # The trio.run whose clock _paused_until is on: each run's clock has its own origin.
+        self._paused_in: trio.lowlevel.TrioToken | None = None
         self._nursery: trio.Nursery | None = None
         self._in_flight = 0
         self._tokens_in_flight = 0
@@ -182,7 +184,13 @@ class Executor(Actor[Calling]):
 
     @property
     def paused_until(self) -> float:
-        """Trio time before which nothing is admitted (``-inf`` when not paused)."""
+        """Trio time before which nothing is admitted (``-inf`` when not paused).
+
+        A pause set in another ``trio.run`` (an iModel used inline from several runs) does
+        not count: that run's clock had another origin.
+        """
+        if self._paused_in is not trio.lowlevel.current_trio_token():
+            return -math.inf
         return self._paused_until
 
     @property
@@ -216,8 +224,10 @@ class Executor(Actor[Calling]):
     def pause(self, seconds: float) -> None:
         """Admit nothing for ``seconds`` from now (extends, never shortens, a pause)."""
         until = trio.current_time() + seconds
-        if until > self._paused_until:
+        run = trio.lowlevel.current_trio_token()
+        if until > self.paused_until:
             self._paused_until = until
+            self._paused_in = run
             if self._listening():
                 self._publish(ExecutorPaused(executor=self.name, until=until))
 
@@ -372,6 +382,8 @@ class Executor(Actor[Calling]):
     ) -> None:
         """Run until stopped (graceful: queued Callings still run) or cancelled (aborts)."""
         self._room = trio.Semaphore(self._queue_capacity)
+        if self._paused_in is not trio.lowlevel.current_trio_token():
+            self._paused_until = -math.inf  # set on another run's clock
         self._deadlines.clear()
         self._early.clear()
         self._closing = False
