@@ -18,8 +18,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, context
 
 import trio
 
-from callboard.providers import ProviderRequest
-from callboard.services import (
+from callboard.endpoint import (
     Transport,
     TransportResponse,
     TransportSettings,
@@ -28,6 +27,7 @@ from callboard.services import (
     register_transport,
     unregister_transport,
 )
+from callboard.providers import ProviderRequest
 
 __all__ = ["FAULT_MIX", "Chaos", "ChaosCrash", "fake_provider_process"]
 

@@ -19,7 +19,9 @@ from collections.abc import Awaitable, Callable
 import trio
 
 from benchmarks._report import record
-from callboard.services import Calling, Tool, iModel
+from callboard.calling import Calling
+from callboard.imodel import iModel
+from callboard.tools import Tool
 
 CALLS = 20_000
 CALLERS = 64

@@ -25,9 +25,11 @@ import httpx2
 import trio
 
 from benchmarks._report import record
-from callboard.providers import match_endpoint
+from callboard.calling import Calling
+from callboard.endpoint import match_endpoint
+from callboard.executor import Executor
+from callboard.providers import StreamDelta
 from callboard.resilience import RetryPolicy
-from callboard.services import Calling, Executor, StreamDelta
 from callboard.testing import FakeProvider
 
 CONCURRENCY = 32

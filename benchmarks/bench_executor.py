@@ -19,7 +19,8 @@ from typing import Any
 import trio
 
 from benchmarks._report import record
-from callboard.services import Calling, Executor
+from callboard.calling import Calling
+from callboard.executor import Executor
 
 CEILING_CALLS = 20_000
 REPEATS = 3

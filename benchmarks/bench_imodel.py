@@ -15,7 +15,9 @@ from typing import Any
 import trio
 
 from benchmarks._report import record
-from callboard.services import Calling, Executor, HookPhase, HookRegistry, iModel
+from callboard.calling import Calling
+from callboard.executor import Executor
+from callboard.imodel import HookPhase, HookRegistry, iModel
 
 CALLS = 2_000
 CONCURRENT = 1_000

@@ -22,16 +22,16 @@ import attrs
 import trio
 
 from benchmarks._report import record
-from callboard.providers import (
+from callboard.calling import Calling
+from callboard.endpoint import (
     ClaudeCode,
     ClaudeCodeConfig,
-    ProviderRequest,
-    build_request,
-    get_provider,
+    Secret,
+    Transport,
+    TransportSettings,
+    open_transport,
 )
-from callboard.services import Calling
-from callboard.services._secret import Secret
-from callboard.services._transport import Transport, TransportSettings, open_transport
+from callboard.providers import ProviderRequest, build_request, get_provider
 from callboard.testing import FakeProvider
 
 KEY = "sk-bench"

@@ -45,22 +45,22 @@ from callboard.actors import (
     Subscription,
     SupervisorEscalated,
 )
-from callboard.errors import CallboardError
-from callboard.limits import TokenBucket
-from callboard.resilience import RetryPolicy
-from callboard.services import (
+from callboard.calling import (
     Calling,
     CallingAborted,
     CallingCancelled,
     CallingCompleted,
     CallingFailed,
     CallingQueued,
-    CallingRetrying,
     CallingStatus,
     CallingTimedOut,
-    ServiceRegistry,
-    iModel,
 )
+from callboard.endpoint import CallingRetrying
+from callboard.errors import CallboardError
+from callboard.imodel import iModel
+from callboard.limits import TokenBucket
+from callboard.registry import ServiceRegistry
+from callboard.resilience import RetryPolicy
 
 __all__ = ["SoakConfig", "SoakReport", "main", "run_soak"]
 

@@ -215,8 +215,15 @@ def test_reference_documents_every_public_layer() -> None:
         "callboard.actors",
         "callboard.limits",
         "callboard.resilience",
-        "callboard.services",
         "callboard.providers",
+        "callboard.calling",
+        "callboard.executor",
+        "callboard.endpoint",
+        "callboard.imodel",
+        "callboard.registry",
+        "callboard.tools",
+        "callboard.models",
+        "callboard.tracing",
         "callboard.testing",
     }
 

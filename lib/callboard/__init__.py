@@ -1,9 +1,10 @@
 """callboard: a Trio-native actor runtime for calling AI model APIs and tools at scale.
 
-Every public name is re-exported here; the layers behind it (``callboard.actors``,
-``callboard.limits``, ``callboard.resilience``, ``callboard.services``,
-``callboard.providers``) and the fake provider in ``callboard.testing`` can also be
-imported on their own.
+This module is the public surface: every name a program needs is re-exported here and
+listed in ``__all__``. The folders behind it (``callboard.actors``, ``callboard.limits``,
+``callboard.executor``, ``callboard.endpoint``, ``callboard.imodel`` ... see
+docs/concepts/architecture.md) stay importable on their own, and ``callboard.testing``
+holds the fake provider.
 """
 
 from __future__ import annotations
@@ -16,19 +17,86 @@ from .actors import ActorStopped as ActorStopped
 from .actors import AskTimeout as AskTimeout
 from .actors import Broadcast as Broadcast
 from .actors import BroadcastClosed as BroadcastClosed
+from .actors import ChildExited as ChildExited
+from .actors import ChildInfo as ChildInfo
 from .actors import ChildNotFound as ChildNotFound
+from .actors import ChildRestarted as ChildRestarted
 from .actors import ChildRunning as ChildRunning
+from .actors import ChildShutdownTimeout as ChildShutdownTimeout
 from .actors import ChildSpec as ChildSpec
+from .actors import ChildStarted as ChildStarted
+from .actors import ChildStopped as ChildStopped
 from .actors import InvalidChildSpec as InvalidChildSpec
 from .actors import Lagged as Lagged
 from .actors import LifecycleEvent as LifecycleEvent
 from .actors import MailboxFull as MailboxFull
 from .actors import Restart as Restart
 from .actors import Strategy as Strategy
+from .actors import Subscription as Subscription
 from .actors import Supervisor as Supervisor
+from .actors import SupervisorEscalated as SupervisorEscalated
 from .actors import SupervisorEscalation as SupervisorEscalation
+from .calling import Backend as Backend
+from .calling import Calling as Calling
+from .calling import CallingAborted as CallingAborted
+from .calling import CallingAbortedError as CallingAbortedError
+from .calling import CallingAlreadyFinished as CallingAlreadyFinished
+from .calling import CallingCancelled as CallingCancelled
+from .calling import CallingCancelledError as CallingCancelledError
+from .calling import CallingCompleted as CallingCompleted
+from .calling import CallingError as CallingError
+from .calling import CallingEvent as CallingEvent
+from .calling import CallingFailed as CallingFailed
+from .calling import CallingQueued as CallingQueued
+from .calling import CallingStarted as CallingStarted
+from .calling import CallingStateError as CallingStateError
+from .calling import CallingStatus as CallingStatus
+from .calling import CallingTimedOut as CallingTimedOut
+from .calling import CallingTimeoutError as CallingTimeoutError
+from .calling import ExecutorPaused as ExecutorPaused
+from .calling import QueueFull as QueueFull
+from .calling import ServicesError as ServicesError
+from .calling import TokenEstimator as TokenEstimator
+from .calling import estimate_tokens as estimate_tokens
+from .endpoint import CallingRetrying as CallingRetrying
+from .endpoint import CircuitChanged as CircuitChanged
+from .endpoint import CircuitSettings as CircuitSettings
+from .endpoint import ClaudeCode as ClaudeCode
+from .endpoint import ClaudeCodeConfig as ClaudeCodeConfig
+from .endpoint import Endpoint as Endpoint
+from .endpoint import EndpointClientOpened as EndpointClientOpened
+from .endpoint import EndpointConfig as EndpointConfig
+from .endpoint import EndpointRestarted as EndpointRestarted
+from .endpoint import InvalidEndpointConfig as InvalidEndpointConfig
+from .endpoint import SdkUnavailable as SdkUnavailable
+from .endpoint import Secret as Secret
+from .endpoint import SSEEvent as SSEEvent
+from .endpoint import Transport as Transport
+from .endpoint import TransportResponse as TransportResponse
+from .endpoint import TransportSettings as TransportSettings
+from .endpoint import TransportStream as TransportStream
+from .endpoint import known_transports as known_transports
+from .endpoint import match_endpoint as match_endpoint
+from .endpoint import register_transport as register_transport
+from .endpoint import unregister_transport as unregister_transport
 from .errors import CallboardError as CallboardError
 from .errors import ConfigError as ConfigError
+from .executor import Executor as Executor
+from .imodel import Hook as Hook
+from .imodel import HookAborted as HookAborted
+from .imodel import HookFailed as HookFailed
+from .imodel import HookOptions as HookOptions
+from .imodel import HookPhase as HookPhase
+from .imodel import HookRegistry as HookRegistry
+from .imodel import InvocationError as InvocationError
+from .imodel import NotRestorable as NotRestorable
+from .imodel import ObserverFailed as ObserverFailed
+from .imodel import ObserverLagged as ObserverLagged
+from .imodel import ProviderUnavailable as ProviderUnavailable
+from .imodel import StreamChannel as StreamChannel
+from .imodel import StreamChannelError as StreamChannelError
+from .imodel import StreamChunkReceived as StreamChunkReceived
+from .imodel import iModel as iModel
 from .limits import Limiter as Limiter
 from .limits import LimitsError as LimitsError
 from .limits import OversizeRequest as OversizeRequest
@@ -38,6 +106,8 @@ from .limits import RedisLimiterDown as RedisLimiterDown
 from .limits import RedisLimiterRecovered as RedisLimiterRecovered
 from .limits import RedisUnavailable as RedisUnavailable
 from .limits import TokenBucket as TokenBucket
+from .limits import parse_anthropic_headers as parse_anthropic_headers
+from .limits import parse_openai_headers as parse_openai_headers
 from .models import InvalidModelId as InvalidModelId
 from .models import Model as Model
 from .models import ModelResponse as ModelResponse
@@ -46,18 +116,34 @@ from .models import ModelTypeNotOffered as ModelTypeNotOffered
 from .models import SyncCallInsideTrio as SyncCallInsideTrio
 from .models import UnknownModelProvider as UnknownModelProvider
 from .models import UnknownModelType as UnknownModelType
-from .providers import ClaudeCode as ClaudeCode
-from .providers import ClaudeCodeConfig as ClaudeCodeConfig
 from .providers import ClaudeCodeFailed as ClaudeCodeFailed
 from .providers import MissingApiKey as MissingApiKey
+from .providers import ModelType as ModelType
+from .providers import NormalizedResponse as NormalizedResponse
 from .providers import PayloadError as PayloadError
+from .providers import ProviderRequest as ProviderRequest
+from .providers import ProviderSpec as ProviderSpec
+from .providers import StreamDelta as StreamDelta
+from .providers import ToolCall as ToolCall
+from .providers import ToolCallDelta as ToolCallDelta
 from .providers import UnknownProvider as UnknownProvider
 from .providers import UnsupportedModelType as UnsupportedModelType
-from .providers import match_endpoint as match_endpoint
+from .providers import Usage as Usage
+from .providers import build_request as build_request
+from .providers import get_provider as get_provider
+from .providers import known_providers as known_providers
+from .providers import parse_response as parse_response
+from .providers import stream_decoder as stream_decoder
+from .registry import DuplicateModel as DuplicateModel
+from .registry import ModelNotFound as ModelNotFound
+from .registry import ServiceRegistry as ServiceRegistry
+from .resilience import Attempt as Attempt
 from .resilience import AuthenticationError as AuthenticationError
 from .resilience import BadRequest as BadRequest
 from .resilience import CircuitBreaker as CircuitBreaker
 from .resilience import CircuitOpen as CircuitOpen
+from .resilience import CircuitState as CircuitState
+from .resilience import CircuitTransition as CircuitTransition
 from .resilience import Conflict as Conflict
 from .resilience import ConnectionFailed as ConnectionFailed
 from .resilience import InvalidResponse as InvalidResponse
@@ -68,40 +154,171 @@ from .resilience import ProviderError as ProviderError
 from .resilience import RateLimited as RateLimited
 from .resilience import RetryBudget as RetryBudget
 from .resilience import RetryPolicy as RetryPolicy
+from .resilience import RetryScheduled as RetryScheduled
 from .resilience import ServerError as ServerError
 from .resilience import StreamInterrupted as StreamInterrupted
 from .resilience import Timeout as Timeout
-from .services import Calling as Calling
-from .services import CallingAbortedError as CallingAbortedError
-from .services import CallingAlreadyFinished as CallingAlreadyFinished
-from .services import CallingCancelledError as CallingCancelledError
-from .services import CallingError as CallingError
-from .services import CallingStateError as CallingStateError
-from .services import CallingStatus as CallingStatus
-from .services import CallingTimeoutError as CallingTimeoutError
-from .services import CircuitSettings as CircuitSettings
-from .services import DuplicateModel as DuplicateModel
-from .services import Endpoint as Endpoint
-from .services import EndpointConfig as EndpointConfig
-from .services import EndpointRestarted as EndpointRestarted
-from .services import Executor as Executor
-from .services import GenAITelemetry as GenAITelemetry
-from .services import HookAborted as HookAborted
-from .services import HookPhase as HookPhase
-from .services import HookRegistry as HookRegistry
-from .services import InvalidEndpointConfig as InvalidEndpointConfig
-from .services import InvocationError as InvocationError
-from .services import ModelNotFound as ModelNotFound
-from .services import NotRestorable as NotRestorable
-from .services import ProviderUnavailable as ProviderUnavailable
-from .services import QueueFull as QueueFull
-from .services import Secret as Secret
-from .services import ServiceRegistry as ServiceRegistry
-from .services import ServicesError as ServicesError
-from .services import StreamChannel as StreamChannel
-from .services import StreamChannelError as StreamChannelError
-from .services import TelemetryUnavailable as TelemetryUnavailable
-from .services import Tool as Tool
-from .services import ToolArgumentError as ToolArgumentError
-from .services import ToolError as ToolError
-from .services import iModel as iModel
+from .resilience import error_from_response as error_from_response
+from .tools import Tool as Tool
+from .tools import ToolArgumentError as ToolArgumentError
+from .tools import ToolError as ToolError
+from .tracing import GenAITelemetry as GenAITelemetry
+from .tracing import TelemetryUnavailable as TelemetryUnavailable
+
+__all__ = [
+    "Actor",
+    "ActorError",
+    "ActorRef",
+    "ActorStopped",
+    "AskTimeout",
+    "Attempt",
+    "AuthenticationError",
+    "Backend",
+    "BadRequest",
+    "Broadcast",
+    "BroadcastClosed",
+    "CallboardError",
+    "Calling",
+    "CallingAborted",
+    "CallingAbortedError",
+    "CallingAlreadyFinished",
+    "CallingCancelled",
+    "CallingCancelledError",
+    "CallingCompleted",
+    "CallingError",
+    "CallingEvent",
+    "CallingFailed",
+    "CallingQueued",
+    "CallingRetrying",
+    "CallingStarted",
+    "CallingStateError",
+    "CallingStatus",
+    "CallingTimedOut",
+    "CallingTimeoutError",
+    "ChildExited",
+    "ChildInfo",
+    "ChildNotFound",
+    "ChildRestarted",
+    "ChildRunning",
+    "ChildShutdownTimeout",
+    "ChildSpec",
+    "ChildStarted",
+    "ChildStopped",
+    "CircuitBreaker",
+    "CircuitChanged",
+    "CircuitOpen",
+    "CircuitSettings",
+    "CircuitState",
+    "CircuitTransition",
+    "ClaudeCode",
+    "ClaudeCodeConfig",
+    "ClaudeCodeFailed",
+    "ConfigError",
+    "Conflict",
+    "ConnectionFailed",
+    "DuplicateModel",
+    "Endpoint",
+    "EndpointClientOpened",
+    "EndpointConfig",
+    "EndpointRestarted",
+    "Executor",
+    "ExecutorPaused",
+    "GenAITelemetry",
+    "Hook",
+    "HookAborted",
+    "HookFailed",
+    "HookOptions",
+    "HookPhase",
+    "HookRegistry",
+    "InvalidChildSpec",
+    "InvalidEndpointConfig",
+    "InvalidModelId",
+    "InvalidResponse",
+    "InvocationError",
+    "Lagged",
+    "LifecycleEvent",
+    "Limiter",
+    "LimitsError",
+    "MailboxFull",
+    "MissingApiKey",
+    "Model",
+    "ModelNotFound",
+    "ModelResponse",
+    "ModelStreamResponse",
+    "ModelType",
+    "ModelTypeNotOffered",
+    "NormalizedResponse",
+    "NotFound",
+    "NotRestorable",
+    "ObserverFailed",
+    "ObserverLagged",
+    "Overloaded",
+    "OversizeRequest",
+    "PayloadError",
+    "PermissionDenied",
+    "ProviderError",
+    "ProviderRequest",
+    "ProviderSpec",
+    "ProviderUnavailable",
+    "QueueFull",
+    "RateLimitState",
+    "RateLimited",
+    "RedisLimiter",
+    "RedisLimiterDown",
+    "RedisLimiterRecovered",
+    "RedisUnavailable",
+    "Restart",
+    "RetryBudget",
+    "RetryPolicy",
+    "RetryScheduled",
+    "SSEEvent",
+    "SdkUnavailable",
+    "Secret",
+    "ServerError",
+    "ServiceRegistry",
+    "ServicesError",
+    "Strategy",
+    "StreamChannel",
+    "StreamChannelError",
+    "StreamChunkReceived",
+    "StreamDelta",
+    "StreamInterrupted",
+    "Subscription",
+    "Supervisor",
+    "SupervisorEscalated",
+    "SupervisorEscalation",
+    "SyncCallInsideTrio",
+    "TelemetryUnavailable",
+    "Timeout",
+    "TokenBucket",
+    "TokenEstimator",
+    "Tool",
+    "ToolArgumentError",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolError",
+    "Transport",
+    "TransportResponse",
+    "TransportSettings",
+    "TransportStream",
+    "UnknownModelProvider",
+    "UnknownModelType",
+    "UnknownProvider",
+    "UnsupportedModelType",
+    "Usage",
+    "__version__",
+    "build_request",
+    "error_from_response",
+    "estimate_tokens",
+    "get_provider",
+    "iModel",
+    "known_providers",
+    "known_transports",
+    "match_endpoint",
+    "parse_anthropic_headers",
+    "parse_openai_headers",
+    "parse_response",
+    "register_transport",
+    "stream_decoder",
+    "unregister_transport",
+]

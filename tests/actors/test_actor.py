@@ -4,14 +4,7 @@ import pytest
 import trio
 import trio.testing
 
-from callboard.actors import (
-    Actor,
-    ActorError,
-    ActorRef,
-    ActorStopped,
-    AskTimeout,
-    MailboxFull,
-)
+from callboard.actors import Actor, ActorError, ActorRef, ActorStopped, AskTimeout, MailboxFull
 from callboard.errors import ConfigError
 
 

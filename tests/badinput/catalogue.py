@@ -17,14 +17,7 @@ from typing import Any
 
 import attrs
 
-from callboard import (
-    CallboardError,
-    CallingStatus,
-    RetryPolicy,
-    ServiceRegistry,
-    Tool,
-    iModel,
-)
+from callboard import CallboardError, CallingStatus, RetryPolicy, ServiceRegistry, Tool, iModel
 from callboard.testing import FakeProvider
 
 CANARY = "sk-canary-7Qv2Zx9BadInputCatalogue"

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from callboard.cli._stats import BenchStats, limit_share, percentile
-from callboard.services import (
+from callboard.calling import (
     CallingCancelled,
     CallingCompleted,
     CallingFailed,
     CallingQueued,
-    CallingRetrying,
     CallingStarted,
-    StreamChunkReceived,
-    StreamDelta,
 )
+from callboard.cli._stats import BenchStats, limit_share, percentile
+from callboard.endpoint import CallingRetrying
+from callboard.imodel import StreamChunkReceived
+from callboard.providers import StreamDelta
 
 EX = "m.executor"
 

@@ -258,8 +258,9 @@ async def test_restart_mid_run_falls_back_to_a_local_share(own_redis: RedisServe
 
 
 async def test_drops_into_the_executor_for_requests_and_tokens(client: Any) -> None:
-    from callboard.services import Calling, Executor
-    from tests.services.backends import ScriptedBackend
+    from callboard.calling import Calling
+    from callboard.executor import Executor
+    from tests.backends import ScriptedBackend
 
     # 5 requests a second; 1000 tokens refilling at only 1 a second, so the 15 calls
     # (100 tokens reserved, 40 used each) fit only if every refund reaches Redis.

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import trio
 
+from callboard.calling import CallingStatus
 from callboard.errors import ConfigError
+from callboard.imodel import HookPhase, HookRegistry
 from callboard.models import (
     ChatCompletion,
     InvalidModelId,
@@ -25,7 +27,6 @@ from callboard.models import (
 )
 from callboard.providers import PROVIDERS, MissingApiKey, UnknownProvider, UnsupportedModelType
 from callboard.resilience import AuthenticationError, ProviderError, RetryPolicy
-from callboard.services import CallingStatus, HookPhase, HookRegistry
 from callboard.testing import FakeProvider, Fault, Latency
 
 KEY = "test-key"

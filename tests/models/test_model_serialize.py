@@ -11,9 +11,9 @@ import trio
 
 from callboard.actors import Subscription
 from callboard.errors import ConfigError
+from callboard.imodel import NotRestorable
 from callboard.models import ChatCompletion, Model, ProviderModel, UnknownModelType
 from callboard.resilience import AuthenticationError
-from callboard.services import NotRestorable
 from callboard.testing import FakeProvider
 
 CANARY = "sk-canary-5f3a9e71c2d84b06"

@@ -19,8 +19,17 @@ from typing import Any
 import pytest
 import trio
 
+from callboard.calling import Calling
+from callboard.endpoint import ClaudeCode, ClaudeCodeConfig
 from callboard.errors import ConfigError
-from callboard.providers import ClaudeCode, ClaudeCodeConfig, ClaudeCodeFailed, PayloadError
+from callboard.imodel import iModel
+from callboard.providers import (
+    ClaudeCodeFailed,
+    NormalizedResponse,
+    PayloadError,
+    StreamDelta,
+    Usage,
+)
 from callboard.resilience import (
     AuthenticationError,
     InvalidResponse,
@@ -28,7 +37,6 @@ from callboard.resilience import (
     RateLimited,
     StreamInterrupted,
 )
-from callboard.services import Calling, NormalizedResponse, StreamDelta, Usage, iModel
 
 STAND_IN = r"""
 import json, os, sys, time, uuid

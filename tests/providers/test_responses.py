@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from callboard.providers import ModelType, get_provider, parse_response, rate_limit_state
+from callboard.providers import (
+    ModelType,
+    ToolCall,
+    Usage,
+    get_provider,
+    parse_response,
+    rate_limit_state,
+)
 from callboard.resilience import (
     AuthenticationError,
     InvalidResponse,
@@ -14,7 +21,6 @@ from callboard.resilience import (
     RateLimited,
     ServerError,
 )
-from callboard.services._normalized import ToolCall, Usage
 
 JSON = {"content-type": "application/json"}
 

@@ -12,7 +12,15 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from callboard.providers import StreamDecoder, get_provider, stream_decoder
+from callboard.providers import (
+    StreamDecoder,
+    StreamDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    get_provider,
+    stream_decoder,
+)
 from callboard.resilience import (
     InvalidResponse,
     Overloaded,
@@ -20,7 +28,6 @@ from callboard.resilience import (
     ServerError,
     StreamInterrupted,
 )
-from callboard.services._normalized import StreamDelta, ToolCall, ToolCallDelta, Usage
 
 SAMPLES = Path(__file__).parent / "samples"
 

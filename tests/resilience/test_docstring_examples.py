@@ -7,8 +7,8 @@ import types
 
 import pytest
 
+from callboard.providers import _normalized
 from callboard.resilience import _circuit, _classify, _retry
-from callboard.services import _normalized
 
 
 @pytest.mark.parametrize("module", [_circuit, _classify, _retry, _normalized])

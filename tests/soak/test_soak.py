@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from benchmarks.soak import SoakConfig, SoakReport, run_soak
 
-from callboard.services import known_transports
+from callboard.endpoint import known_transports
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -1,6 +1,6 @@
 """One bench run: K supervised models, N Callings at concurrency C, events folded live.
 
-The models run under one :class:`~callboard.services.ServiceRegistry` (one supervisor),
+The models run under one :class:`~callboard.ServiceRegistry` (one supervisor),
 on the embedded :class:`~callboard.testing.FakeProvider` started in the same Trio run or
 on a real provider. The bench subscribes to every model's Broadcast and folds the events
 into :class:`BenchStats`; the progress display reads those counters at a fixed rate and
@@ -21,8 +21,9 @@ import trio
 
 from callboard.actors import Lagged, LifecycleEvent, Subscription
 from callboard.errors import CallboardError
+from callboard.imodel import iModel
+from callboard.registry import ServiceRegistry
 from callboard.resilience import RetryPolicy
-from callboard.services import ServiceRegistry, iModel
 from callboard.testing import FakeProvider, Fault, Latency, RouteFaults
 
 from ._models import Target, build_models, resolve_target

@@ -13,8 +13,8 @@ from typing import Any
 import trio
 
 from callboard.errors import CallboardError
+from callboard.providers import NormalizedResponse, Usage
 from callboard.resilience import RetryPolicy
-from callboard.services import NormalizedResponse, Usage
 
 from ._arguments import positive_int
 from ._errors import CliError

@@ -9,8 +9,8 @@ from typing import Any
 
 import trio
 
-from ..errors import ConfigError
-from ..testing import FakeProvider, Fault, Latency, RouteFaults
+from callboard.errors import ConfigError
+from callboard.testing import FakeProvider, Fault, Latency, RouteFaults
 
 __all__ = ["add_parser", "run"]
 

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from .._version import __version__
+from callboard._version import __version__
+
 from . import _bench, _call, _fake_provider
 
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import attrs
 
+from callboard.endpoint import Secret
 from callboard.errors import ConfigError
+from callboard.imodel import iModel
 from callboard.providers import ModelType, ProviderSpec, get_provider
 from callboard.resilience import RetryPolicy
-from callboard.services import Secret, iModel
 
 from ._errors import CliError
 

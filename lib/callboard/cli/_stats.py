@@ -15,18 +15,18 @@ from typing import Any
 import attrs
 
 from callboard.actors import LifecycleEvent
-from callboard.services import (
+from callboard.calling import (
     CallingAborted,
     CallingCancelled,
     CallingCompleted,
     CallingEvent,
     CallingFailed,
     CallingQueued,
-    CallingRetrying,
     CallingStarted,
     CallingTimedOut,
-    StreamChunkReceived,
 )
+from callboard.endpoint import CallingRetrying
+from callboard.imodel import StreamChunkReceived
 
 __all__ = ["BenchProgress", "BenchReport", "BenchStats", "LimitShare", "percentile"]
 

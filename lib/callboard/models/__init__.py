@@ -1,7 +1,7 @@
 """The Model factory: ``Model.chat_completion("openai/gpt-4o")`` and friends.
 
 A model id ``"provider/model"`` becomes a model object for one model type, backed by an
-:class:`~callboard.services.iModel` on the provider's matching Endpoint (so limits,
+:class:`~callboard.iModel` on the provider's matching Endpoint (so limits,
 hooks, retries and lifecycle events all apply). Call it with ``await model(...)`` for a
 :class:`ModelResponse` (or a :class:`ModelStreamResponse` when streaming), or with
 ``model.call_sync(...)`` from a plain script. ``serialize()`` gives JSON-safe data that

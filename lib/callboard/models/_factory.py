@@ -6,8 +6,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from callboard.endpoint import Secret
+from callboard.imodel import iModel
 from callboard.providers import PROVIDERS, ProviderSpec, UnknownProvider, get_provider
-from callboard.services import Secret, iModel
 
 from ._errors import InvalidModelId, ModelTypeNotOffered, UnknownModelProvider
 from ._kinds import KINDS, Kind, providers_offering
@@ -102,7 +103,7 @@ class Model:
     provider (``base_url``, ``api_key`` — preferably the *name* of an environment
     variable such as ``"OPENAI_API_KEY"`` — ``timeout``, ``retry``, ...) and the
     model's limits and hooks (``limit_requests``, ``limit_tokens``,
-    ``hook_registry``, ...), exactly as :class:`~callboard.services.iModel` takes them.
+    ``hook_registry``, ...), exactly as :class:`~callboard.iModel` takes them.
 
     Every factory raises the same errors:
 

@@ -1,6 +1,6 @@
 """ProviderModel: one model at one provider, called like a function.
 
-Each model the factory builds wraps an :class:`~callboard.services.iModel` on the
+Each model the factory builds wraps an :class:`~callboard.iModel` on the
 matching Endpoint, so it gets the same limits, hooks, lifecycle events and retries as any
 other callboard model; this layer only shapes the request from friendly arguments and
 the answer into a :class:`ModelResponse`.
@@ -15,9 +15,11 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import trio
 
+from callboard.calling import Calling
 from callboard.errors import ConfigError
+from callboard.imodel import iModel
+from callboard.providers import NormalizedResponse
 from callboard.resilience import InvalidResponse
-from callboard.services import Calling, NormalizedResponse, iModel
 
 from ._errors import SyncCallInsideTrio
 from ._kinds import KINDS, Kind
@@ -39,7 +41,7 @@ class ProviderModel(Generic[R]):
     each call runs inline in the caller's task. Both ways apply the same limits and hooks.
 
     Attributes:
-        imodel: the :class:`~callboard.services.iModel` doing the calls (its hooks,
+        imodel: the :class:`~callboard.iModel` doing the calls (its hooks,
             limits and lifecycle events are all available).
     """
 

@@ -8,14 +8,9 @@ from typing import Generic, Self, TypeVar
 
 import attrs
 
-from callboard.services import (
-    Calling,
-    CallingStatus,
-    NormalizedResponse,
-    StreamChannel,
-    StreamDelta,
-    Usage,
-)
+from callboard.calling import Calling, CallingStatus
+from callboard.imodel import StreamChannel
+from callboard.providers import NormalizedResponse, StreamDelta, Usage
 
 __all__ = [
     "ModelResponse",
@@ -93,7 +88,7 @@ class ModelStreamResponse:
     reads what is left and returns the whole text. :attr:`metadata` has the usage once
     the stream ended. ``async with response:`` (or :meth:`aclose`) cancels the call if you
     stop reading early. The stream is read once; :attr:`channel` is the underlying
-    :class:`~callboard.services.StreamChannel` (for extra consumers).
+    :class:`~callboard.StreamChannel` (for extra consumers).
 
     Chunks arrive as the provider sends them when the model is started
     (``async with model:``); a model that is not started runs the call to its end first,

@@ -15,8 +15,8 @@ from typing import Any, cast
 import attrs
 
 from callboard.errors import ConfigError
-from callboard.services import converter, iModel
-from callboard.services._serialize import structure
+from callboard.imodel import iModel
+from callboard.serialization import converter, structure
 
 from ._kinds import Kind, kind_named
 

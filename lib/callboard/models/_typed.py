@@ -10,8 +10,8 @@ from typing import Any, Literal, cast, overload
 
 import trio
 
+from callboard.providers import NormalizedResponse
 from callboard.resilience import InvalidResponse
-from callboard.services import NormalizedResponse
 
 from ._model import ProviderModel
 from ._response import ModelResponse, ModelStreamResponse, ModerationResult, RankedDocument

@@ -2,7 +2,7 @@
 
 ``get_provider(name)`` returns a :class:`ProviderSpec`; ``build_request`` turns a payload
 into a :class:`ProviderRequest`; ``parse_response`` and ``stream_decoder`` turn the answer
-into a :class:`~callboard.services.NormalizedResponse`. Nothing here opens a socket.
+into a :class:`~callboard.NormalizedResponse`. Nothing here opens a socket.
 """
 
 from __future__ import annotations
@@ -11,15 +11,17 @@ from ._anthropic import AnthropicStreamDecoder as AnthropicStreamDecoder
 from ._catalog import PROVIDERS as PROVIDERS
 from ._catalog import get_provider as get_provider
 from ._catalog import known_providers as known_providers
-from ._claude_code import ClaudeCode as ClaudeCode
-from ._claude_code import ClaudeCodeConfig as ClaudeCodeConfig
 from ._claude_code_decoder import ClaudeCodeFailed as ClaudeCodeFailed
 from ._endpoint_name import endpoint_model_type as endpoint_model_type
 from ._errors import MissingApiKey as MissingApiKey
 from ._errors import PayloadError as PayloadError
 from ._errors import UnknownProvider as UnknownProvider
 from ._errors import UnsupportedModelType as UnsupportedModelType
-from ._match import match_endpoint as match_endpoint
+from ._normalized import NormalizedResponse as NormalizedResponse
+from ._normalized import StreamDelta as StreamDelta
+from ._normalized import ToolCall as ToolCall
+from ._normalized import ToolCallDelta as ToolCallDelta
+from ._normalized import Usage as Usage
 from ._openai import OpenAIStreamDecoder as OpenAIStreamDecoder
 from ._request import ProviderRequest as ProviderRequest
 from ._request import build_request as build_request
@@ -37,25 +39,27 @@ __all__ = [
     "PROVIDERS",
     "AnthropicStreamDecoder",
     "AuthStyle",
-    "ClaudeCode",
-    "ClaudeCodeConfig",
     "ClaudeCodeFailed",
     "Dialect",
     "MissingApiKey",
     "ModelType",
+    "NormalizedResponse",
     "OpenAIStreamDecoder",
     "PayloadError",
     "ProviderRequest",
     "ProviderSpec",
     "RateLimitDialect",
     "StreamDecoder",
+    "StreamDelta",
+    "ToolCall",
+    "ToolCallDelta",
     "UnknownProvider",
     "UnsupportedModelType",
+    "Usage",
     "build_request",
     "endpoint_model_type",
     "get_provider",
     "known_providers",
-    "match_endpoint",
     "parse_response",
     "rate_limit_state",
     "stream_decoder",

@@ -7,15 +7,9 @@ from collections.abc import Mapping
 from typing import cast
 
 from callboard.resilience import InvalidResponse, error_from_type
-from callboard.services._normalized import (
-    NormalizedResponse,
-    StreamDelta,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
-)
 
 from ._body import Body, as_int, get_list, get_map, get_str, stream_event_map, want_map
+from ._normalized import NormalizedResponse, StreamDelta, ToolCall, ToolCallDelta, Usage
 from ._spec import ProviderSpec
 from ._stream import StreamDecoder
 

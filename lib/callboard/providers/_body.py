@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import cast
 
 from callboard.resilience import InvalidResponse
-from callboard.services._normalized import Usage
+
+from ._normalized import Usage
 
 __all__ = [
     "Body",

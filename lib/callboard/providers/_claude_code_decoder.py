@@ -23,10 +23,10 @@ from callboard.resilience import (
     StreamInterrupted,
     mask_secrets,
 )
-from callboard.services._normalized import NormalizedResponse, StreamDelta, Usage
 
 from ._anthropic import anthropic_usage
 from ._body import Body
+from ._normalized import NormalizedResponse, StreamDelta, Usage
 
 __all__ = ["PROVIDER", "ClaudeCodeDecoder", "ClaudeCodeFailed"]
 

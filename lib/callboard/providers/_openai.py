@@ -10,13 +10,6 @@ from collections.abc import Mapping
 from typing import cast
 
 from callboard.resilience import InvalidResponse, error_from_type
-from callboard.services._normalized import (
-    NormalizedResponse,
-    StreamDelta,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
-)
 
 from ._body import (
     Body,
@@ -29,6 +22,7 @@ from ._body import (
     want_map,
 )
 from ._errors import PayloadError
+from ._normalized import NormalizedResponse, StreamDelta, ToolCall, ToolCallDelta, Usage
 from ._spec import ModelType, ProviderSpec
 from ._stream import StreamDecoder
 

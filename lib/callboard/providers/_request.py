@@ -18,12 +18,12 @@ import attrs
 
 from callboard.errors import ConfigError
 from callboard.resilience import InvalidResponse, error_from_response
-from callboard.services._normalized import NormalizedResponse
 
 from ._anthropic import AnthropicStreamDecoder, anthropic_body, parse_anthropic
 from ._body import want_map
 from ._errors import MissingApiKey, PayloadError
 from ._json_body import encode_json_body
+from ._normalized import NormalizedResponse
 from ._openai import OpenAIStreamDecoder, build_multipart, openai_chat_body, parse_openai
 from ._spec import AuthStyle, Dialect, ModelType, ProviderSpec, RateLimitDialect
 from ._stream import StreamDecoder

@@ -14,7 +14,8 @@ import abc
 import attrs
 
 from callboard.resilience import StreamInterrupted
-from callboard.services._normalized import NormalizedResponse, StreamDelta, ToolCall, Usage
+
+from ._normalized import NormalizedResponse, StreamDelta, ToolCall, Usage
 
 __all__ = ["StreamDecoder"]
 

@@ -6,7 +6,8 @@ import collections
 import random
 from collections.abc import Mapping, Sequence
 
-from ..errors import ConfigError
+from callboard.errors import ConfigError
+
 from ._faults import Fault, Latency, RouteFaults
 from ._routes import ROUTES
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from ..errors import ConfigError
+from callboard.errors import ConfigError
 
 __all__ = ["Fault", "FaultKind", "Latency", "RouteFaults"]
 

@@ -10,7 +10,8 @@ from types import TracebackType
 import attrs
 import trio
 
-from ..errors import ConfigError
+from callboard.errors import ConfigError
+
 from . import _clock
 from ._auth import authenticate
 from ._fault_plan import FaultPlan
