@@ -1,0 +1,164 @@
+"""The Executor's workers: admitted Callings run on the backend, then settle.
+
+Admission (the Executor) decides *when* a Calling may start and hands it over with its
+slot and reservation; :class:`Workers` runs it and gives back what it held. Workers are
+reused: the one whose call just ended looks for the next Calling that can start (the
+Executor's ``admit_ready``) before parking, so under load no task is spawned per call
+and no round trip through the actor's mailbox sits between a freed slot and its next
+use.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+from callboard.calling import Backend, Calling
+
+from ._admission import Admission
+from ._transitions import Transitions
+
+__all__ = ["Workers"]
+
+_Admitted = tuple[Calling, trio.CancelScope, object | None, int]
+
+
+class Workers:
+    """Run admitted Callings on ``backend`` and settle their slot and tokens.
+
+    Args:
+        backend: performs each call.
+        admission: where slots and tokens go back to.
+        report: finishes the Callings and publishes their events.
+        admit_ready: called by a worker whose call ended, to start what can start now.
+        slot_freed: called when a concurrency slot comes back.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        admission: Admission,
+        report: Transitions,
+        *,
+        admit_ready: Callable[[], None],
+        slot_freed: Callable[[], None],
+    ) -> None:
+        self._backend = backend
+        self._admission = admission
+        self._report = report
+        self._admit_ready = admit_ready
+        self._slot_freed = slot_freed
+        self.nursery: trio.Nursery | None = None
+        self.in_flight = 0
+        self.tokens_in_flight = 0
+        self._reserved: dict[Calling, int] = {}  # dispatched Callings -> tokens reserved
+        # Admitted Callings waiting for a worker, in admission order, and idle workers.
+        self._ready: collections.deque[_Admitted] = collections.deque()
+        self._idle = trio.lowlevel.ParkingLot()
+        self._spare = False  # a worker is about to look for its next Calling
+        self._closing = False
+
+    def open(self, nursery: trio.Nursery) -> None:
+        self.nursery = nursery
+        self._closing = False
+
+    def close(self) -> None:
+        """Workers finish what they hold and what is ready, then leave."""
+        self._closing = True
+        self._idle.unpark_all()
+
+    def abandon(self) -> None:
+        """After the nursery ended: settle and abort what no worker took."""
+        self.nursery = None
+        while self._ready:
+            calling, _, slot, estimate = self._ready.popleft()
+            self._settle(calling, slot, estimate)
+            if not calling.finished:
+                self._report.abort(calling, "the executor stopped while it was running")
+
+    def running(self, calling: Calling) -> bool:
+        """True while ``calling`` was dispatched here and has not settled."""
+        return calling in self._reserved
+
+    def reserved_more(self, calling: Calling, tokens: int) -> None:
+        """A retry of ``calling`` reserved ``tokens`` more; settle them with the rest."""
+        self._reserved[calling] += tokens
+        self.tokens_in_flight += tokens
+
+    def start(self, calling: Calling, slot: object | None) -> None:
+        """Run an admitted Calling (its slot and reservation held) on a worker."""
+        calling.mark_running()
+        run_scope = trio.CancelScope(deadline=calling.deadline)
+        calling.scope = run_scope
+        estimate = calling.estimated_tokens if self._admission.tokens is not None else 0
+        self.in_flight += 1
+        self.tokens_in_flight += estimate
+        self._reserved[calling] = estimate
+        self._report.started(calling)
+        assert self.nursery is not None
+        self._ready.append((calling, run_scope, slot, estimate))
+        if self._spare:
+            self._spare = False  # the worker that just finished takes it
+        elif self._idle:
+            self._idle.unpark()
+        else:
+            self.nursery.start_soon(self._work)
+
+    async def _work(self) -> None:
+        """A worker: runs ready Callings one after another, parks when there are none.
+
+        Workers take Callings from the head of ``_ready`` and call the backend in the
+        same step, so the backend sees them in admission order whichever worker trio
+        runs first.
+        """
+        ready = self._ready
+        while True:
+            if ready:
+                await self._dispatch(*ready.popleft())
+            elif self._closing:
+                return
+            else:
+                await self._idle.park()
+
+    async def _dispatch(
+        self, calling: Calling, scope: trio.CancelScope, slot: object | None, estimate: int
+    ) -> None:
+        error: Exception | None = None
+        response: Any = None
+        try:
+            with scope:
+                try:
+                    response = await self._backend.execute(calling)
+                except Exception as exc:
+                    error = exc
+        except BaseException:
+            self._settle(calling, slot, estimate)
+            if not calling.finished:
+                self._report.abort(calling, "the executor stopped while it was running")
+            raise
+        self._settle(calling, slot, estimate)
+        if not calling.finished:  # else the backend finished it itself
+            if scope.cancelled_caught:
+                self._report.finish_unstarted(calling)
+            elif error is not None:
+                self._report.fail(calling, error)
+            else:
+                self._report.complete(calling, response)
+        # Only now: the events show this Calling finished before its successor started.
+        # This worker goes on with the first Callings admitted here (see _work).
+        self._spare = True
+        self._admit_ready()
+        self._spare = False
+
+    def _settle(self, calling: Calling, slot: object | None, estimate: int) -> None:
+        # Everything reserved for it: the first admission plus one estimate per retry.
+        estimate = self._reserved.pop(calling, estimate)
+        self._admission.release_slot(slot)
+        if slot is not None:
+            self._slot_freed()
+        self.in_flight -= 1
+        self.tokens_in_flight -= estimate
+        self._admission.reconcile(estimate, calling.actual_tokens)
