@@ -1,7 +1,7 @@
 """The layout of lib/callboard holds: folders import only down the layer list, no folder
 cycle, no module over 500 lines, and the fake provider shares no code with the client.
 
-The order is DESIGN.md's and docs/concepts/architecture.md's. A folder may import any
+The order is the one docs/concepts/architecture.md gives. A folder may import any
 folder listed before it (and the modules at the package root); nothing may import a
 folder listed after it. Imports inside ``if TYPE_CHECKING:`` count too: a type that
 points up the list is a design smell even when it costs nothing at run time.
@@ -89,7 +89,7 @@ def _rank(unit: str) -> int:
 
 def test_every_folder_has_a_place_in_the_layer_list() -> None:
     folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
-    assert folders == set(LAYERS), "add the folder to LAYERS (and DESIGN.md's list) or remove it"
+    assert folders == set(LAYERS), "add the folder to LAYERS or remove it"
     roots = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
     assert roots == ROOT_MODULES
 

@@ -2,69 +2,37 @@
 
 from __future__ import annotations
 
-import contextlib
-import math
-import re
 import uuid
 import weakref
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Self
 
 import trio
 
 from callboard.actors import (
-    ActorError,
     Broadcast,
-    ChildSpec,
     LifecycleEvent,
-    Restart,
-    Strategy,
     Supervisor,
 )
-from callboard.actors._block import BlockNursery
 from callboard.calling import Backend, CallingAborted, TokenEstimator, estimate_tokens
 from callboard.calling._calling import Calling, CallingStatus, check_timeout
-from callboard.endpoint import match_endpoint
-from callboard.errors import CallboardError, ConfigError
+from callboard.errors import ConfigError
 from callboard.executor import Executor
-from callboard.limits import Limiter, TokenBucket
-from callboard.providers import StreamDelta
+from callboard.limits import Limiter
 
-from ._errors import HookAborted, InvocationError, ProviderUnavailable
+from ._errors import HookAborted
 from ._hook_actor import HookActor
-from ._hooks import HookOptions, HookPhase, HookRegistry, StreamChunkReceived, intercept
+from ._hooks import HookOptions, HookPhase, HookRegistry, intercept
 from ._inline import InlineRunner
+from ._options import ENV_NAME, OWN_KWARGS, backend_attr, bucket, match, positive
+from ._outcome import outcome
 from ._pipeline import NO_OPTIONS, CallOptions, Emitter, Pipeline
-from ._stream import StreamChannel, StreamSource
+from ._stream import StreamChannel
+from ._streaming import stream_channel
+from ._tree import ActorTree
 
 __all__ = ["iModel"]
-
-_OWN_KWARGS = frozenset(
-    {
-        "name",
-        "version",
-        "tags",
-        "provider_metadata",
-        "concurrency_limit",
-        "token_estimator",
-        "event_buffer_size",
-        "stream_buffer_size",
-        "api_key_env",
-    }
-)
-_ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*\Z")
-
-
-def _positive(value: object, field: str, *, integer: bool = False) -> None:
-    ok = (
-        not isinstance(value, bool)
-        and isinstance(value, int if integer else int | float)
-        and 0 < value < math.inf  # pyright: ignore[reportOperatorIssue]
-    )
-    if not ok:
-        kind = "an int >= 1" if integer else "a positive finite number"
-        raise ConfigError(f"{field} must be {kind}, got {value!r}", field=field)
 
 
 class iModel:
@@ -137,25 +105,25 @@ class iModel:
                 "async execute(calling)) or provider= (a provider name to match)",
                 field="backend" if backend is None else "provider",
             )
-        own = {key: kwargs.pop(key) for key in list(kwargs) if key in _OWN_KWARGS}
+        own = {key: kwargs.pop(key) for key in list(kwargs) if key in OWN_KWARGS}
         api_key = kwargs.get("api_key")
         api_key_env = own.get("api_key_env")
-        if api_key_env is None and isinstance(api_key, str) and _ENV_NAME.match(api_key):
+        if api_key_env is None and isinstance(api_key, str) and ENV_NAME.match(api_key):
             api_key_env = api_key
         if backend is None:
             assert provider is not None
-            backend = _match(provider, endpoint, kwargs)
+            backend = match(provider, endpoint, kwargs)
         elif kwargs:
             raise ConfigError(
                 f"unknown keyword arguments {sorted(kwargs)} for a model with backend=; "
-                f"accepted: {sorted(_OWN_KWARGS)}",
+                f"accepted: {sorted(OWN_KWARGS)}",
                 field=sorted(kwargs)[0],
             )
-        _positive(capacity_refresh_time, "capacity_refresh_time")
-        _positive(queue_capacity, "queue_capacity", integer=True)
+        positive(capacity_refresh_time, "capacity_refresh_time")
+        positive(queue_capacity, "queue_capacity", integer=True)
         for value, field in ((limit_requests, "limit_requests"), (limit_tokens, "limit_tokens")):
             if value is not None:
-                _positive(value, field)
+                positive(value, field)
         if rate_limiter is not None and limit_requests is not None:
             raise ConfigError(
                 "give rate_limiter or limit_requests, not both (both limit requests)",
@@ -177,12 +145,12 @@ class iModel:
         """Fresh for every instance (``from_dict`` included)."""
         self.name: str = (
             own.get("name")
-            or _backend_attr(backend, "name", None)
+            or backend_attr(backend, "name", None)
             or (f"{provider}_{endpoint}" if provider else type(backend).__name__)
         )
-        self.version: str | None = own.get("version") or _backend_attr(backend, "version", None)
+        self.version: str | None = own.get("version") or backend_attr(backend, "version", None)
         self.tags: frozenset[str] = frozenset(
-            own.get("tags") or _backend_attr(backend, "tags", None) or ()
+            own.get("tags") or backend_attr(backend, "tags", None) or ()
         )
         self.provider_metadata: dict[str, Any] = dict(own.get("provider_metadata") or {})
         self.api_key_env: str | None = api_key_env
@@ -198,8 +166,8 @@ class iModel:
         if executor is not None:
             requests, tokens = executor.requests_limiter, executor.tokens_limiter
         else:
-            requests = rate_limiter or _bucket(limit_requests, capacity_refresh_time, "requests")
-            tokens = _bucket(limit_tokens, capacity_refresh_time, "tokens")
+            requests = rate_limiter or bucket(limit_requests, capacity_refresh_time, "requests")
+            tokens = bucket(limit_tokens, capacity_refresh_time, "tokens")
         self.rate_limiter: Limiter | None = requests
         self.token_limiter: Limiter | None = tokens
         self.broadcast: Broadcast[LifecycleEvent] = Broadcast(own.get("event_buffer_size", 1024))
@@ -237,10 +205,14 @@ class iModel:
             name=executor_name,
             emitter=self._emitter,
         )
-        self.supervisor: Supervisor | None = None
-        """The supervisor of the running actor tree; ``None`` when not started."""
-        self.hook_actors: tuple[HookActor, ...] = ()
-        self._block: BlockNursery | None = None
+        self._tree = ActorTree(
+            self.name,
+            backend=backend,
+            executor=self.executor,
+            hooks=hook_registry,
+            broadcast=self.broadcast,
+            emitter=self._emitter,
+        )
 
     def _call_options(self, calling: Calling) -> CallOptions | None:
         # Most calls override nothing: skip the weak reference a lookup would build.
@@ -257,6 +229,16 @@ class iModel:
 
     # -- the actor tree ----------------------------------------------------------------
 
+    @property
+    def supervisor(self) -> Supervisor | None:
+        """The supervisor of the running actor tree; ``None`` when not started."""
+        return self._tree.supervisor
+
+    @property
+    def hook_actors(self) -> tuple[HookActor, ...]:
+        """The observer hooks' actors while the tree runs."""
+        return self._tree.hook_actors
+
     async def run(self, *, task_status: trio.TaskStatus[iModel] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the actor tree until :meth:`stop` or cancellation (a supervisor's child).
 
@@ -267,53 +249,15 @@ class iModel:
         Raises:
             ActorError: the model is running already.
         """
-        if self.supervisor is not None:
-            raise ActorError(f"model {self.name!r} is already running")
-        observers = self.hook_registry.observers() if self.hook_registry is not None else ()
-        actors = tuple(HookActor(hook, self.broadcast) for hook in observers)
-        specs = [
-            ChildSpec(f"hook{i}:{actor.hook.name}", actor.run, restart=Restart.TRANSIENT)
-            for i, actor in enumerate(actors)
-        ]
-        backend_run: Any = getattr(self.backend, "run", None)
-        if callable(backend_run):  # an actor backend (an Endpoint) runs before its Executor
-            specs.append(ChildSpec("endpoint", cast(Any, backend_run)))
-        specs.append(ChildSpec("executor", self.executor.run))
-        supervisor = Supervisor(
-            specs, strategy=Strategy.ONE_FOR_ONE, broadcast=self.broadcast, name=self.name
-        )
-        self.supervisor, self.hook_actors = supervisor, actors
-        try:
-            async with trio.open_nursery() as nursery:
-                await nursery.start(supervisor.run)
-                self._emitter.actors_running = True
-                task_status.started(self)
-        finally:
-            self._emitter.actors_running = False
-            self.supervisor, self.hook_actors = None, ()
+        await self._tree.run(self, task_status)
 
     async def stop(self) -> None:
         """Stop the tree: the Executor first (aborting what it still holds), then let
         every hook actor handle the events it holds, then the supervisor. Idempotent."""
-        supervisor = self.supervisor
-        if supervisor is None:
-            await trio.lowlevel.checkpoint()
-            return
-        with contextlib.suppress(CallboardError):
-            await supervisor.terminate_child("executor")
-        for actor in self.hook_actors:
-            await actor.drain()
-        await supervisor.stop()
+        await self._tree.stop()
 
     async def __aenter__(self) -> Self:
-        block = BlockNursery()
-        nursery = await block.open()
-        try:
-            await nursery.start(self.run)
-        except BaseException as error:
-            await block.close(error)
-            raise
-        self._block = block
+        await self._tree.enter(self)
         return self
 
     async def __aexit__(
@@ -322,11 +266,7 @@ class iModel:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        block, self._block = self._block, None
-        assert block is not None
-        if exc is None:
-            await self.stop()
-        await block.close(exc)
+        await self._tree.exit(exc)
 
     # -- calls -------------------------------------------------------------------------
 
@@ -412,7 +352,7 @@ class iModel:
         if calling is None:
             calling = await self.create_calling(**arguments)
         if calling.status is CallingStatus.ABORTED:
-            return _outcome(calling)  # a PreEventCreate hook refused it
+            return outcome(calling)  # a PreEventCreate hook refused it
         if poll_timeout is not None:
             check_timeout(poll_timeout)
             if calling.status is CallingStatus.PENDING and (
@@ -429,7 +369,7 @@ class iModel:
             await self._inline.run(calling)
         if calling.status is CallingStatus.COMPLETED:
             return calling
-        return _outcome(calling)
+        return outcome(calling)
 
     async def invoke_stream(
         self, calling: Calling | None = None, **arguments: Any
@@ -455,51 +395,14 @@ class iModel:
         running: the call starts when the channel is first iterated)."""
         if calling is None:
             calling = await self.create_calling(streaming=True, **arguments)
-        calling.streaming = True
-        target = calling
-
-        async def open_(
-            nursery: trio.Nursery | None,
-        ) -> tuple[trio.MemoryReceiveChannel[StreamDelta], Callable[[], None]]:
-            return await self._open_stream(target, nursery)
-
-        async def on_chunk(index: int, delta: StreamDelta) -> None:
-            if not self._emitter.listening:
-                return  # no event per chunk for nobody
-            await self._emitter.emit(
-                StreamChunkReceived(model=self.name, calling_id=target.id, index=index, delta=delta)
-            )
-
-        def finish() -> None:
-            _outcome(target)
-
-        return StreamChannel(calling, StreamSource(open_, on_chunk, finish))
-
-    async def _open_stream(
-        self, calling: Calling, nursery: trio.Nursery | None
-    ) -> tuple[trio.MemoryReceiveChannel[StreamDelta], Callable[[], None]]:
-        inline_buffered = not self.is_started and nursery is None
-        size = math.inf if inline_buffered else self._stream_buffer
-        send, receive = trio.open_memory_channel[StreamDelta](size)
-        if calling.finished:  # a PreEventCreate hook aborted it: an empty stream
-            send.close()
-            await trio.lowlevel.checkpoint()
-            return receive, _nothing
-        calling.stream_sink = send
-        if self.is_started:
-            await self.executor.submit(calling)
-            return receive, calling.cancel
-        if nursery is None:
-            await self._inline.run(calling)  # no task to run it in: buffer it all
-            return receive, _nothing
-        scope = trio.CancelScope()
-
-        async def run_inline() -> None:
-            with scope:
-                await self._inline.run(calling)
-
-        nursery.start_soon(run_inline)
-        return receive, scope.cancel
+        return stream_channel(
+            calling,
+            model=self.name,
+            executor=self.executor,
+            inline=self._inline,
+            emitter=self._emitter,
+            buffer=self._stream_buffer,
+        )
 
     # -- registry support --------------------------------------------------------------
 
@@ -539,53 +442,9 @@ class iModel:
         return model_from_dict(data, backend=backend)
 
 
-def _nothing() -> None:
-    pass
-
-
 def _options(
     exit_: bool | None, timeout: float | None, params: Mapping[str, Any] | None
 ) -> HookOptions | None:
     if exit_ is None and timeout is None and not params:
         return None
     return HookOptions(exit=exit_, timeout=timeout, params=dict(params or {}))
-
-
-def _outcome(calling: Calling) -> Calling:
-    """Return the completed Calling, or raise its typed error with the Calling attached."""
-    if calling.status is CallingStatus.COMPLETED:
-        return calling
-    error = calling.error
-    if error is None:  # pragma: no cover - a finished, not completed Calling has an error
-        raise InvocationError(calling.id, RuntimeError("no error recorded"))
-    if isinstance(error, CallboardError):
-        setattr(error, "calling", calling)  # noqa: B010 - CallboardError declares no such attribute
-        raise error
-    wrapped = InvocationError(calling.id, error)
-    wrapped.calling = calling
-    raise wrapped from error
-
-
-def _backend_attr(backend: object, name: str, default: Any) -> Any:
-    value = getattr(backend, name, default)
-    return None if callable(value) else value
-
-
-def _bucket(limit: float | None, period: float, unit: str) -> TokenBucket | None:
-    if limit is None:
-        return None
-    return TokenBucket(limit, period, unit="requests" if unit == "requests" else "tokens")
-
-
-def _match(provider: str, endpoint: str, kwargs: dict[str, Any]) -> Backend:
-    try:
-        backend: Backend = match_endpoint(provider, endpoint, **kwargs)
-    except CallboardError:
-        raise
-    except (LookupError, ValueError) as error:
-        raise ProviderUnavailable(
-            f"no endpoint matched provider={provider!r}, endpoint={endpoint!r} "
-            f"({type(error).__name__})",
-            field="provider",
-        ) from None
-    return backend

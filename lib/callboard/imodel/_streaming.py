@@ -1,0 +1,85 @@
+"""How a streaming call runs behind its StreamChannel: started, through the Executor;
+inline, in a task of the reader's nursery or, without one, to its end and buffered."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import trio
+
+from callboard.calling import Calling
+from callboard.executor import Executor
+from callboard.providers import StreamDelta
+
+from ._hooks import StreamChunkReceived
+from ._inline import InlineRunner
+from ._outcome import outcome
+from ._pipeline import Emitter
+from ._stream import StreamChannel, StreamSource
+
+__all__ = ["stream_channel"]
+
+_Opened = tuple[trio.MemoryReceiveChannel[StreamDelta], Callable[[], None]]
+
+
+def stream_channel(
+    calling: Calling,
+    *,
+    model: str,
+    executor: Executor,
+    inline: InlineRunner,
+    emitter: Emitter,
+    buffer: int,
+) -> StreamChannel:
+    """A StreamChannel over ``calling`` (not running yet: it starts when first read).
+
+    Args:
+        calling: the Calling to stream (marked streaming here).
+        model: the model's name, for the chunk events.
+        executor: the model's Executor; a started model submits to it.
+        inline: the model's inline runner, used when the Executor is not running.
+        emitter: where a chunk event goes when somebody listens.
+        buffer: deltas buffered between the call and a slow reader (started).
+    """
+    calling.streaming = True
+
+    async def open_(nursery: trio.Nursery | None) -> _Opened:
+        started = executor.ref.is_alive
+        size = math.inf if not started and nursery is None else buffer
+        send, receive = trio.open_memory_channel[StreamDelta](size)
+        if calling.finished:  # a PreEventCreate hook aborted it: an empty stream
+            send.close()
+            await trio.lowlevel.checkpoint()
+            return receive, _nothing
+        calling.stream_sink = send
+        if started:
+            await executor.submit(calling)
+            return receive, calling.cancel
+        if nursery is None:
+            await inline.run(calling)  # no task to run it in: buffer it all
+            return receive, _nothing
+        scope = trio.CancelScope()
+
+        async def run_inline() -> None:
+            with scope:
+                await inline.run(calling)
+
+        nursery.start_soon(run_inline)
+        return receive, scope.cancel
+
+    async def on_chunk(index: int, delta: StreamDelta) -> None:
+        if not emitter.listening:
+            return  # no event per chunk for nobody
+        await emitter.emit(
+            StreamChunkReceived(model=model, calling_id=calling.id, index=index, delta=delta)
+        )
+
+    def finish() -> None:
+        outcome(calling)
+
+    return StreamChannel(calling, StreamSource(open_, on_chunk, finish))
+
+
+def _nothing() -> None:
+    pass
