@@ -25,15 +25,18 @@ Rules, as in OTP:
   :class:`ChildShutdownTimeout` and the supervisor moves on. Trio cannot abandon a task,
   so the stuck task stays in the supervisor's nursery and ``run`` returns only once it
   ends by itself.
+
+This module is the supervisor's public face: its configuration, its run loop and the
+runtime child API (``start_child`` ... ``which_children``). :class:`Supervision` applies
+the rules above, :class:`RestartIntensity` counts the restarts, and
+``_supervised_child`` holds what is kept per child.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections import deque
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import trio
 
@@ -41,76 +44,13 @@ from callboard.errors import ConfigError
 
 from ._broadcast import Broadcast
 from ._child_spec import ChildInfo, ChildSpec, Restart, Strategy
-from ._errors import (
-    ActorError,
-    BroadcastClosed,
-    ChildNotFound,
-    ChildRunning,
-    InvalidChildSpec,
-    SupervisorEscalation,
-)
-from ._events import (
-    ChildExited,
-    ChildRestarted,
-    ChildShutdownTimeout,
-    ChildStarted,
-    ChildStopped,
-    LifecycleEvent,
-    SupervisorEscalated,
-)
+from ._errors import ActorError, ChildNotFound, ChildRunning, InvalidChildSpec
+from ._events import LifecycleEvent
+from ._intensity import RestartIntensity
+from ._supervised_child import ExitReport, SupervisedChild
+from ._supervision import Supervision
 
 __all__ = ["Supervisor"]
-
-
-class _Run:
-    """One incarnation of a child: its scope, its end, its started value."""
-
-    __slots__ = ("done", "scope", "stopping", "value")
-
-    def __init__(self) -> None:
-        self.scope = trio.CancelScope(shield=True)
-        self.done = trio.Event()
-        self.stopping = False
-        self.value: Any = None
-
-
-class _Child:
-    __slots__ = ("run", "spec")
-
-    def __init__(self, spec: ChildSpec) -> None:
-        self.spec = spec
-        self.run: _Run | None = None
-
-
-class _Exit:
-    __slots__ = ("child", "error", "reason", "run")
-
-    def __init__(
-        self,
-        child: _Child,
-        run: _Run,
-        reason: Literal["normal", "crash"],
-        error: BaseException | None,
-    ) -> None:
-        self.child = child
-        self.run = run
-        self.reason: Literal["normal", "crash"] = reason
-        self.error = error
-
-
-class _Relay:
-    """Passes ``started`` through while remembering that the child got that far."""
-
-    __slots__ = ("_inner", "started_called")
-
-    def __init__(self, inner: trio.TaskStatus[Any]) -> None:
-        self._inner = inner
-        self.started_called = False
-
-    def started(self, value: Any = None) -> None:
-        self.started_called = True
-        self._inner.started(value)
-
 
 _STOP = object()
 
@@ -192,15 +132,11 @@ class Supervisor:
             raise ConfigError(f"name must be a non-empty string, got {name!r}", field="name")
         self._specs = specs
         self._strategy = strategy
-        self._max_restarts = max_restarts
-        self._max_seconds = float(max_seconds)
-        self._broadcast = broadcast
         self._name = name
-        self._children: list[_Child] = []
-        self._restarts: deque[float] = deque()
+        self._supervision = Supervision(
+            name, strategy, RestartIntensity(max_restarts, float(max_seconds)), broadcast
+        )
         self._lock = trio.Lock()
-        self._nursery: trio.Nursery | None = None
-        self._exits: trio.MemorySendChannel[_Exit | object] | None = None
         self._finished = trio.Event()
         self._finished.set()
 
@@ -214,10 +150,11 @@ class Supervisor:
 
     @property
     def is_running(self) -> bool:
-        return self._nursery is not None
+        return self._supervision.nursery is not None
 
     def __repr__(self) -> str:
-        return f"<Supervisor {self._name!r} {self._strategy.value} children={len(self._children)}>"
+        children = len(self._supervision.children)
+        return f"<Supervisor {self._name!r} {self._strategy.value} children={children}>"
 
     # ------------------------------------------------------------------ running
 
@@ -235,22 +172,22 @@ class Supervisor:
             Exception: a child failed to start while the supervisor started.
             ActorError: this supervisor is already running.
         """
-        if self._nursery is not None:
+        supervision = self._supervision
+        if supervision.nursery is not None:
             raise ActorError(f"supervisor {self._name!r} is already running")
-        send, receive = trio.open_memory_channel[_Exit | object](math.inf)
-        self._exits = send
-        self._children = [_Child(spec) for spec in self._specs]
-        self._restarts.clear()
+        send, receive = trio.open_memory_channel[ExitReport | object](math.inf)
+        supervision.exits = send
+        supervision.renew(self._specs)
         self._finished = trio.Event()
         failure: BaseException | None = None
         try:
             async with trio.open_nursery() as nursery:
-                self._nursery = nursery
+                supervision.nursery = nursery
                 try:
                     try:
                         async with self._lock:
-                            for child in list(self._children):
-                                await self._start(child, restarted=False)
+                            for child in list(supervision.children):
+                                await supervision.start(child, restarted=False)
                     except Exception as exc:
                         failure = exc
                     else:
@@ -258,176 +195,47 @@ class Supervisor:
                         failure = await self._supervise(receive)
                 finally:
                     with trio.CancelScope(shield=True):
-                        await self._shutdown_all()
+                        await supervision.shutdown_all()
         finally:
-            self._nursery = None
-            self._exits = None
+            supervision.nursery = None
+            supervision.exits = None
             send.close()
             receive.close()
             self._finished.set()
         if failure is not None:
             raise failure
 
-    async def _supervise(self, receive: trio.MemoryReceiveChannel[_Exit | object]) -> Any:
+    async def _supervise(self, receive: trio.MemoryReceiveChannel[ExitReport | object]) -> Any:
         async for item in receive:
-            if not isinstance(item, _Exit):
+            if not isinstance(item, ExitReport):
                 return None
             async with self._lock:
-                escalation = await self._on_exit(item)
+                escalation = await self._supervision.on_exit(item)
             if escalation is not None:
                 return escalation
         return None  # pragma: no cover - the channel is closed only after this returns
 
-    async def _child_task(
-        self, child: _Child, run: _Run, *, task_status: trio.TaskStatus[Any]
-    ) -> None:
-        relay = _Relay(task_status)
-        reason: Literal["normal", "crash"] = "normal"
-        error: BaseException | None = None
-        try:
-            with run.scope:
-                await child.spec.start(task_status=relay)
-        except Exception as exc:
-            if not relay.started_called:
-                raise  # nursery.start re-raises it in the supervisor: a start failure
-            reason, error = "crash", exc
-        finally:
-            run.done.set()
-        if self._exits is not None:
-            self._exits.send_nowait(_Exit(child, run, reason, error))
+    async def stop(self) -> None:
+        """Stop every child in reverse start order, then let ``run`` return normally.
 
-    async def _start(self, child: _Child, *, restarted: bool) -> Any:
-        assert self._nursery is not None
-        run = _Run()
-        child.run = run
-        try:
-            run.value = await self._nursery.start(self._child_task, child, run)
-        except BaseException:
-            child.run = None
-            raise
-        event_type = ChildRestarted if restarted else ChildStarted
-        self._publish(event_type(supervisor=self._name, child_id=child.spec.id))
-        return run.value
-
-    async def _terminate(self, child: _Child) -> None:
-        run = child.run
-        if run is None:
-            return
-        child.run = None
-        run.stopping = True
-        run.scope.cancel()
-        with trio.move_on_after(child.spec.shutdown):
-            await run.done.wait()
-        if not run.done.is_set():
-            self._publish(
-                ChildShutdownTimeout(
-                    supervisor=self._name, child_id=child.spec.id, timeout=child.spec.shutdown
-                )
-            )
-        self._publish(ChildStopped(supervisor=self._name, child_id=child.spec.id))
-
-    async def _shutdown_all(self) -> None:
-        for child in reversed(self._children):
-            await self._terminate(child)
-
-    # ------------------------------------------------------------------ restarts
-
-    async def _on_exit(self, exit_: _Exit) -> SupervisorEscalation | None:
-        child = exit_.child
-        if exit_.run.stopping or child.run is not exit_.run:
-            return None  # we stopped it on purpose, or it is an older incarnation
-        child.run = None
-        error = None if exit_.error is None else repr(exit_.error)
-        self._publish(
-            ChildExited(
-                supervisor=self._name, child_id=child.spec.id, reason=exit_.reason, error=error
-            )
-        )
-        restart = child.spec.restart
-        if restart is Restart.TEMPORARY:
-            self._children.remove(child)
-            return None
-        if restart is Restart.TRANSIENT and exit_.reason == "normal":
-            return None
-        return await self._restart(child)
-
-    def _count_restart(self) -> bool:
-        """Record one restart; True when that exceeds the intensity."""
-        now = trio.current_time()
-        restarts = self._restarts
-        restarts.append(now)
-        while restarts and now - restarts[0] >= self._max_seconds:
-            restarts.popleft()
-        return len(restarts) > self._max_restarts
-
-    async def _restart(self, failed: _Child) -> SupervisorEscalation | None:
-        while True:
-            if self._count_restart():
-                return await self._escalate()
-            try:
-                await self._restart_group(failed)
-            except _StartFailed as start_failure:
-                failed = start_failure.child
-                self._publish(
-                    ChildExited(
-                        supervisor=self._name,
-                        child_id=failed.spec.id,
-                        reason="crash",
-                        error=repr(start_failure.error),
-                    )
-                )
-                continue
-            return None
-
-    async def _restart_group(self, failed: _Child) -> None:
-        if self._strategy is Strategy.ONE_FOR_ONE:
-            group = [failed]
-        elif self._strategy is Strategy.ONE_FOR_ALL:
-            group = list(self._children)
-        else:
-            group = self._children[self._children.index(failed) :]
-        for child in reversed(group):
-            if child is not failed and child.run is not None:
-                await self._terminate(child)
-                if child.spec.restart is Restart.TEMPORARY:
-                    self._children.remove(child)
-        for child in group:
-            if child in self._children and child.run is None:
-                try:
-                    await self._start(child, restarted=True)
-                except Exception as exc:
-                    raise _StartFailed(child, exc) from exc
-
-    async def _escalate(self) -> SupervisorEscalation:
-        await self._shutdown_all()
-        restarts = len(self._restarts)
-        self._publish(
-            SupervisorEscalated(
-                supervisor=self._name,
-                restarts=restarts,
-                max_restarts=self._max_restarts,
-                max_seconds=self._max_seconds,
-            )
-        )
-        return SupervisorEscalation(self._name, restarts, self._max_restarts, self._max_seconds)
-
-    def _publish(self, event: LifecycleEvent) -> None:
-        if self._broadcast is not None:
-            # Observers went away: supervising matters more than reporting.
-            with contextlib.suppress(BroadcastClosed):
-                self._broadcast.publish(event)
+        Safe to call from inside a child: the supervisor's own task does the shutdown.
+        Returns once ``run`` has finished (at once if it is not running).
+        """
+        if self._supervision.exits is not None:
+            self._supervision.exits.send_nowait(_STOP)
+        await self._finished.wait()
 
     # ------------------------------------------------------------------ runtime API
 
     def _require_running(self, operation: str) -> None:
-        if self._nursery is None:
+        if self._supervision.nursery is None:
             raise ActorError(
                 f"{operation}: supervisor {self._name!r} is not running; start it with "
                 "nursery.start(supervisor.run)"
             )
 
-    def _find(self, child_id: str) -> _Child:
-        for child in self._children:
+    def _find(self, child_id: str) -> SupervisedChild:
+        for child in self._supervision.children:
             if child.spec.id == child_id:
                 return child
         raise ChildNotFound(self._name, child_id)
@@ -444,18 +252,19 @@ class Supervisor:
             raise InvalidChildSpec(f"expected a ChildSpec, got {spec!r}", field="spec")
         self._require_running("start_child")
         async with self._lock:
-            if any(child.spec.id == spec.id for child in self._children):
+            children = self._supervision.children
+            if any(child.spec.id == spec.id for child in children):
                 raise InvalidChildSpec(
                     f"supervisor {self._name!r} already has a child {spec.id!r}; pick another "
                     "id or delete_child() the old one",
                     field="id",
                 )
-            child = _Child(spec)
-            self._children.append(child)
+            child = SupervisedChild(spec)
+            children.append(child)
             try:
-                return await self._start(child, restarted=False)
+                return await self._supervision.start(child, restarted=False)
             except BaseException:
-                self._children.remove(child)
+                children.remove(child)
                 raise
 
     async def terminate_child(self, child_id: str) -> None:
@@ -467,9 +276,9 @@ class Supervisor:
         self._require_running("terminate_child")
         async with self._lock:
             child = self._find(child_id)
-            await self._terminate(child)
+            await self._supervision.terminate(child)
             if child.spec.restart is Restart.TEMPORARY:
-                self._children.remove(child)
+                self._supervision.children.remove(child)
 
     async def restart_child(self, child_id: str) -> Any:
         """Start a stopped child again; returns its started value.
@@ -483,7 +292,7 @@ class Supervisor:
             child = self._find(child_id)
             if child.run is not None:
                 raise ChildRunning(self._name, child_id, "restart_child")
-            return await self._start(child, restarted=False)
+            return await self._supervision.start(child, restarted=False)
 
     async def delete_child(self, child_id: str) -> None:
         """Forget a stopped child's spec.
@@ -497,7 +306,7 @@ class Supervisor:
             child = self._find(child_id)
             if child.run is not None:
                 raise ChildRunning(self._name, child_id, "delete_child")
-            self._children.remove(child)
+            self._supervision.children.remove(child)
             await trio.lowlevel.checkpoint()
 
     def which_children(self) -> list[ChildInfo]:
@@ -509,22 +318,5 @@ class Supervisor:
                 restart=child.spec.restart,
                 value=None if child.run is None else child.run.value,
             )
-            for child in self._children
+            for child in self._supervision.children
         ]
-
-    async def stop(self) -> None:
-        """Stop every child in reverse start order, then let ``run`` return normally.
-
-        Safe to call from inside a child: the supervisor's own task does the shutdown.
-        Returns once ``run`` has finished (at once if it is not running).
-        """
-        if self._exits is not None:
-            self._exits.send_nowait(_STOP)
-        await self._finished.wait()
-
-
-class _StartFailed(Exception):
-    def __init__(self, child: _Child, error: Exception) -> None:
-        super().__init__(child.spec.id)
-        self.child = child
-        self.error = error

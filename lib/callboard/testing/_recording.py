@@ -6,10 +6,12 @@ import json
 from typing import Any
 
 import attrs
+import trio
 
 from ._faults import Fault
+from ._http import HttpRequest
 
-__all__ = ["FakeProviderStats", "RecordedRequest", "mask_headers"]
+__all__ = ["FakeProviderStats", "RecordedRequest", "RequestLog", "mask_headers"]
 
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization"})
 
@@ -89,3 +91,45 @@ class FakeProviderStats:
     admitted: int = 0
     first_admission: float | None = None
     last_admission: float | None = None
+
+
+class RequestLog:
+    """The requests a provider received, its counters, and the tasks waiting on them."""
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.stats = FakeProviderStats()
+        self._waiters: list[tuple[int, trio.Event]] = []
+
+    def record(self, request: HttpRequest, key: str | None) -> RecordedRequest:
+        """Log a request on arrival, count it, and wake the waiters it satisfies."""
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            headers=mask_headers(request.headers),
+            body=request.body,
+            arrival=trio.current_time(),
+            key=key,
+            number=len(self.requests) + 1,
+        )
+        self.requests.append(record)
+        received = self.stats.received + 1
+        self.bump(received=received)
+        for count, event in self._waiters:
+            if count <= received:
+                event.set()
+        self._waiters = [(c, e) for c, e in self._waiters if not e.is_set()]
+        return record
+
+    def bump(self, **changes: int | float | None) -> None:
+        """Replace counters in the stats snapshot (``bump(rejected=stats.rejected + 1)``)."""
+        self.stats = attrs.evolve(self.stats, **changes)  # pyright: ignore[reportArgumentType]
+
+    async def wait_received(self, count: int) -> None:
+        """Wait until ``count`` requests in total have been received."""
+        if self.stats.received >= count:
+            await trio.lowlevel.checkpoint()
+            return
+        event = trio.Event()
+        self._waiters.append((count, event))
+        await event.wait()
