@@ -71,6 +71,7 @@ from .endpoint import InvalidEndpointConfig as InvalidEndpointConfig
 from .endpoint import SdkUnavailable as SdkUnavailable
 from .endpoint import Secret as Secret
 from .endpoint import SSEEvent as SSEEvent
+from .endpoint import Timeouts as Timeouts
 from .endpoint import Transport as Transport
 from .endpoint import TransportResponse as TransportResponse
 from .endpoint import TransportSettings as TransportSettings
@@ -290,6 +291,7 @@ __all__ = [
     "SyncCallInsideTrio",
     "TelemetryUnavailable",
     "Timeout",
+    "Timeouts",
     "TokenBucket",
     "TokenEstimator",
     "Tool",

@@ -24,6 +24,7 @@ from callboard.providers import NormalizedResponse, parse_response, stream_decod
 from callboard.resilience import (
     ConnectionFailed,
     ProviderError,
+    Revealable,
     StreamInterrupted,
     Timeout,
     error_from_response,
@@ -49,7 +50,7 @@ class Wire:
     Args:
         spec: the provider.
         model_type: what kind of call the Endpoint makes.
-        secret: the key that was sent, scrubbed from error messages.
+        secret: the key that was sent (masked), scrubbed from error messages.
         observe: where parsed rate-limit headers go (the Executor's ``observe``).
     """
 
@@ -58,7 +59,7 @@ class Wire:
         spec: ProviderSpec,
         model_type: ModelType,
         *,
-        secret: str | None,
+        secret: Revealable | None,
         observe: Callable[[RateLimitState], None] | None,
     ) -> None:
         self.spec = spec

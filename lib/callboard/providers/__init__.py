@@ -12,6 +12,7 @@ from ._catalog import PROVIDERS as PROVIDERS
 from ._catalog import get_provider as get_provider
 from ._catalog import known_providers as known_providers
 from ._claude_code_decoder import ClaudeCodeFailed as ClaudeCodeFailed
+from ._credential import Credential as Credential
 from ._endpoint_name import endpoint_model_type as endpoint_model_type
 from ._errors import MissingApiKey as MissingApiKey
 from ._errors import PayloadError as PayloadError
@@ -40,6 +41,7 @@ __all__ = [
     "AnthropicStreamDecoder",
     "AuthStyle",
     "ClaudeCodeFailed",
+    "Credential",
     "Dialect",
     "MissingApiKey",
     "ModelType",

@@ -4,7 +4,8 @@ Pure functions over a :class:`ProviderSpec`: no sockets here. The Endpoint actor
 the :class:`ProviderRequest` with its HTTP client and hands the status, headers and body
 back to :func:`parse_response` (or the stream's events to a :class:`StreamDecoder`).
 
-The API key goes into ``auth_headers`` and nowhere else; that field is left out of the
+The API key goes into ``auth_headers`` and nowhere else, as :class:`Credential` values
+whose repr is masked (so no frame's locals show it); that field is left out of the
 request's repr, and extra headers that would carry credentials are refused.
 """
 
@@ -17,10 +18,11 @@ from types import MappingProxyType
 import attrs
 
 from callboard.errors import ConfigError
-from callboard.resilience import InvalidResponse, error_from_response
+from callboard.resilience import InvalidResponse, Revealable, error_from_response
 
 from ._anthropic import AnthropicStreamDecoder, anthropic_body, parse_anthropic
 from ._body import want_map
+from ._credential import Credential
 from ._errors import MissingApiKey, PayloadError
 from ._json_body import encode_json_body
 from ._normalized import NormalizedResponse
@@ -51,6 +53,10 @@ def _readonly(value: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(value))
 
 
+def _readonly_auth(value: Mapping[str, Credential]) -> Mapping[str, Credential]:
+    return MappingProxyType(dict(value))
+
+
 @attrs.frozen
 class ProviderRequest:
     """One HTTP request, ready for a client to send.
@@ -64,7 +70,7 @@ class ProviderRequest:
         method: the HTTP method.
         url: the full URL.
         headers: non-secret headers (accept, version, idempotency key, extras).
-        auth_headers: the credential header(s); left out of repr.
+        auth_headers: the credential header(s), masked until revealed; left out of repr.
         json: the JSON body.
         content: ``json`` encoded as sent (compact UTF-8), computed from it.
         data: multipart form fields.
@@ -76,7 +82,7 @@ class ProviderRequest:
     method: str
     url: str
     headers: Mapping[str, str] = attrs.field(converter=_readonly)
-    auth_headers: Mapping[str, str] = attrs.field(converter=_readonly, repr=False)
+    auth_headers: Mapping[str, Credential] = attrs.field(converter=_readonly_auth, repr=False)
     json: Mapping[str, object] | None = None
     data: Mapping[str, str | list[str]] | None = None
     files: Mapping[str, tuple[str, bytes, str]] | None = attrs.field(default=None, repr=False)
@@ -90,15 +96,16 @@ class ProviderRequest:
     )
 
     def all_headers(self) -> dict[str, str]:
-        """Every header to send, credentials included (do not log this)."""
-        return {**self.headers, **self.auth_headers}
+        """Every header to send, credentials revealed (do not log this)."""
+        revealed = {name: value.reveal() for name, value in self.auth_headers.items()}
+        return {**self.headers, **revealed}
 
 
 def _encoded(request: ProviderRequest) -> bytes | None:
     return None if request.json is None else encode_json_body(request.json)
 
 
-def _auth_headers(spec: ProviderSpec, api_key: str | None) -> dict[str, str]:
+def _auth_headers(spec: ProviderSpec, api_key: str | Revealable | None) -> dict[str, Credential]:
     if spec.auth is AuthStyle.NONE:
         return {}
     if not api_key:
@@ -110,8 +117,8 @@ def _auth_headers(spec: ProviderSpec, api_key: str | None) -> dict[str, str]:
             )
         return {}
     if spec.auth is AuthStyle.X_API_KEY:
-        return {"x-api-key": api_key}
-    return {"authorization": f"Bearer {api_key}"}
+        return {"x-api-key": Credential(api_key)}
+    return {"authorization": Credential(api_key, prefix="Bearer ")}
 
 
 def build_request(
@@ -119,7 +126,7 @@ def build_request(
     model_type: ModelType | str,
     payload: Mapping[str, object],
     *,
-    api_key: str | None = None,
+    api_key: str | Revealable | None = None,
     stream: bool = False,
     idempotency_key: str | None = None,
     headers: Mapping[str, str] | None = None,
@@ -130,7 +137,8 @@ def build_request(
         spec: the provider.
         model_type: the kind of call (must be one the provider offers).
         payload: the provider-native request fields (``model``, ``messages``, ...).
-        api_key: the resolved key; sent only in the auth header.
+        api_key: the resolved key (a ``Secret`` keeps it out of every frame's locals);
+            sent only in the auth header.
         stream: ask for a server-sent event stream (chat only).
         idempotency_key: sent as ``Idempotency-Key`` so retries are not duplicated.
         headers: extra non-secret headers.
@@ -203,7 +211,7 @@ def parse_response(
     headers: Mapping[str, str],
     body: bytes,
     calling_id: str | None = None,
-    secret: str | None = None,
+    secret: str | Revealable | None = None,
 ) -> NormalizedResponse:
     """Read a complete (non-streamed) response.
 
