@@ -1,11 +1,13 @@
 """One HTTP/1.1 connection of the ``http`` transport: a trio stream (TCP, or TLS over
 TCP, possibly through a proxy's CONNECT tunnel) and h11 reading what comes back.
 
-Every wait has its phase's deadline (connect, write, first byte, between chunks), and
-every failure is raised as :class:`WireError`, which says what kind of failure it was
-and whether the request provably never reached the server; the transport turns it into
-the typed error. Closing is synchronous (the socket is closed at once), so a connection
-can be dropped in a ``finally`` under cancellation without a checkpoint.
+Connecting has its own deadline; the other phases' deadlines (write, first byte,
+between chunks) live in the caller's cancel scope, moved from phase to phase, so one
+exchange costs one scope. Every failure is raised as :class:`WireError`, which says
+what kind of failure it was and whether the request provably never reached the server;
+the transport turns it into the typed error. Closing is synchronous (the socket is
+closed at once), so a connection can be dropped in a ``finally`` under cancellation
+without a checkpoint.
 """
 
 from __future__ import annotations
@@ -110,66 +112,62 @@ class HttpConnection:
             return True
         return False
 
-    async def write(self, data: memoryview, within: float | None) -> None:
-        """Send ``data`` whole, taking at most ``within`` seconds.
+    async def write(self, data: memoryview) -> None:
+        """Send ``data`` whole (the caller's cancel scope holds the write deadline).
 
         Raises:
-            WireError: timed out or broke; ``unsent`` (not all of it was accepted).
+            WireError: the connection broke; ``unsent`` (not all of it was accepted).
         """
-        with trio.CancelScope(deadline=_deadline(within)) as scope:
-            try:
-                await self.stream.send_all(data)
-            except _BROKEN as error:
-                raise WireError(
-                    "connection", f"sending the request failed ({_what(error)})", unsent=True
-                ) from error
-        if scope.cancelled_caught:
-            raise WireError("timeout", f"sending the request took over {within} s")
+        try:
+            await self.stream.send_all(data)
+        except _BROKEN as error:
+            raise WireError(
+                "connection", f"sending the request failed ({_what(error)})", unsent=True
+            ) from error
 
-    async def head(self, within: float | None) -> h11.Response:
-        """The response's status line and headers, at most ``within`` seconds from now.
+    async def head(self) -> h11.Response:
+        """The response's status line and headers (the caller's scope holds the
+        first-byte deadline).
 
         Raises:
-            WireError: timed out, broke, closed before answering, or sent bytes that are
-                not HTTP/1.1 (oversized headers too).
+            WireError: the connection broke, was closed before an answer, or carried
+                bytes that are not HTTP/1.1 (oversized headers too).
         """
         connection = self._h11
-        with trio.CancelScope(deadline=_deadline(within)) as scope:
-            while True:
-                event = self._next(connection, "before the response headers")
-                if event is h11.NEED_DATA:
-                    await self._receive(connection, "before the response headers")
-                elif type(event) is h11.Response:
-                    return event
-                elif type(event) is not h11.InformationalResponse:
+        while True:
+            event = self._next(connection, "before the response headers")
+            if event is h11.NEED_DATA:
+                await self._receive(connection, "before the response headers")
+            elif type(event) is h11.Response:
+                # h11 bounds a head that arrives in pieces; one that arrives whole is
+                # bounded here, so no answer can hold more than MAX_HEAD_BYTES of headers.
+                if sum(len(name) + len(value) for name, value in event.headers) > MAX_HEAD_BYTES:
                     raise WireError(
-                        "connection", "the server closed the connection before answering"
+                        "connection", f"the response headers are over {MAX_HEAD_BYTES} bytes"
                     )
-        assert scope.cancelled_caught
-        raise WireError("timeout", f"no response within {within} s of sending the request")
+                return event
+            elif type(event) is not h11.InformationalResponse:
+                raise WireError("connection", "the server closed the connection before answering")
 
-    async def chunk(self, within: float | None) -> bytes | bytearray | None:
-        """The next piece of the body, or ``None`` once it ended.
+    async def chunk(self) -> bytes | bytearray | None:
+        """The next piece of the body, or ``None`` once it ended (the caller's scope
+        holds the between-chunks deadline).
 
         Raises:
-            WireError: no byte for ``within`` seconds, the connection broke, or the body
-                was cut short.
+            WireError: the connection broke, or the body was cut short.
         """
         connection = self._h11
-        with trio.CancelScope(deadline=_deadline(within)) as scope:
-            while True:
-                event = self._next(connection, "in the middle of the body")
-                if event is h11.NEED_DATA:
-                    await self._receive(connection, "in the middle of the body")
-                    continue
-                kind = type(event)
-                if kind is h11.Data:
-                    return event.data  # pyright: ignore[reportAttributeAccessIssue, reportUnknownVariableType, reportUnknownMemberType]
-                if kind is h11.EndOfMessage:
-                    return None
-                raise WireError("connection", "the server closed the connection mid-body")
-        assert scope.cancelled_caught
-        raise WireError("timeout", f"no byte of the body for {within} s")
+        while True:
+            event = self._next(connection, "in the middle of the body")
+            if event is h11.NEED_DATA:
+                await self._receive(connection, "in the middle of the body")
+                continue
+            kind = type(event)
+            if kind is h11.Data:
+                return event.data  # pyright: ignore[reportAttributeAccessIssue, reportUnknownVariableType, reportUnknownMemberType]
+            if kind is h11.EndOfMessage:
+                return None
+            raise WireError("connection", "the server closed the connection mid-body")
 
     @staticmethod
     def _next(connection: h11.Connection, where: str) -> object:

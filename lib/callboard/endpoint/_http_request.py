@@ -31,6 +31,7 @@ _DEFAULTS = {
 # A header value may not end a line early or smuggle a byte h11 would refuse.
 _UNSAFE = re.compile(r"[\r\n\0]")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_CHECKED_NAMES: set[str] = set()  # names already found to be tokens (few per process)
 
 
 class BadHeader(ValueError):
@@ -103,12 +104,21 @@ def request_head(
         merged.pop("content-length", None)
     lines = [f"{method} {target} HTTP/1.1"]
     for name, value in merged.items():
-        if _UNSAFE.search(value) or not _TOKEN.match(name):
-            raise BadHeader(f"header {name!r} cannot be sent: bad name, or CR / LF in value")
+        if name not in _CHECKED_NAMES:
+            if not _TOKEN.match(name):
+                raise BadHeader(f"header name {name!r} is not an HTTP token")
+            if len(_CHECKED_NAMES) < 1024:
+                _CHECKED_NAMES.add(name)
         lines.append(f"{name}: {value}")
     lines.append("")
+    text = "\r\n".join(lines)
+    # One scan of the whole head instead of one per value: a value with CR, LF or NUL
+    # (header smuggling) shows as a line break the join did not put there.
+    breaks = len(lines) - 1
+    if text.count("\n") != breaks or text.count("\r") != breaks or "\0" in text:
+        raise BadHeader("a header value has CR, LF or NUL in it")
     try:
-        return "\r\n".join(lines).encode("latin-1")
+        return text.encode("latin-1")
     except UnicodeEncodeError:
         raise BadHeader("a header value has characters outside latin-1") from None
 

@@ -26,11 +26,13 @@ exchange always closes its connection: none goes back to the pool half used.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import h11
+import trio
 
 from callboard.resilience import ConnectionFailed, InvalidResponse, ProviderError, Timeout
 
@@ -76,6 +78,28 @@ def _typed(error: WireError, provider: str | None) -> ProviderError:
     )
 
 
+class _Deadline:
+    """The one cancel scope of an exchange, its deadline moved from phase to phase, and
+    the phase it is in (to say which one ran out)."""
+
+    __slots__ = ("phase", "scope", "seconds")
+
+    def __init__(self) -> None:
+        self.scope = trio.CancelScope()
+        self.phase = ""
+        self.seconds: float | None = None
+
+    def arm(self, phase: str, seconds: float | None) -> None:
+        self.phase, self.seconds = phase, seconds
+        if seconds is not None:
+            self.scope.deadline = trio.current_time() + seconds
+        elif self.scope.deadline != math.inf:  # moving a deadline costs; inf stays inf
+            self.scope.deadline = math.inf
+
+    def error(self, provider: str | None) -> ProviderError:
+        return _typed(WireError("timeout", f"{self.phase} took over {self.seconds} s"), provider)
+
+
 class HttpTransport:
     """:class:`Transport` over a :class:`ConnectionPool` (see :func:`open_http_transport`)."""
 
@@ -91,22 +115,30 @@ class HttpTransport:
         self._limit = settings.max_response_bytes
 
     async def send(self, request: ProviderRequest) -> TransportResponse:
-        reader = await self._open(request)
-        try:
-            body = await reader.read()
-        finally:
-            reader.finish()
-        return TransportResponse(reader.status, reader.headers, body)
+        deadline = _Deadline()
+        with deadline.scope:
+            reader = await self._open(request, deadline)
+            try:
+                body = await reader.read(deadline)
+            finally:
+                reader.finish()
+            return TransportResponse(reader.status, reader.headers, body)
+        raise deadline.error(self._provider)
 
     @asynccontextmanager
     async def stream(self, request: ProviderRequest) -> AsyncGenerator[TransportStream]:
-        reader = await self._open(request)
+        deadline = _Deadline()
+        reader = None
+        with deadline.scope:
+            reader = await self._open(request, deadline)
+        if reader is None:
+            raise deadline.error(self._provider)
         try:
             yield reader
         finally:
             reader.finish()
 
-    async def _open(self, request: ProviderRequest) -> _Body:
+    async def _open(self, request: ProviderRequest, deadline: _Deadline) -> _Body:
         """Send ``request`` and read its response head (on a second connection when the
         first was a reused one that provably never took the request)."""
         pool = self.pool
@@ -127,10 +159,10 @@ class HttpTransport:
                         length=length,
                     )
                     connection.start(request.method, target, where.host_header)
-                    await connection.write(
-                        wire_bytes(head, request.auth_headers, body), self._write
-                    )
-                    response = await connection.head(self._first_byte)
+                    deadline.arm("sending the request", self._write)
+                    await connection.write(wire_bytes(head, request.auth_headers, body))
+                    deadline.arm("waiting for the response", self._first_byte)
+                    response = await connection.head()
                 except WireError as error:
                     pool.release(connection, reusable=False)
                     if attempt == 1 and error.unsent and connection.reused:
@@ -193,12 +225,27 @@ class _Body:
     def _invalid(self, message: str) -> ProviderError:
         return _typed(WireError("invalid", message), self._provider)
 
-    async def _next(self) -> bytes | bytearray | None:
+    async def _next(self, deadline: _Deadline | None) -> bytes | bytearray | None:
+        """The next decoded piece of the body, within the between-chunks deadline: on
+        ``deadline`` when the caller has one running (a whole exchange), else on a scope
+        of its own (a stream, whose reader's own waits must not count)."""
         connection = self._connection
         if connection is None or self._done:
             return None
         try:
-            piece = await connection.chunk(self._between)
+            if deadline is not None:
+                deadline.arm("waiting for the next piece of the body", self._between)
+                piece = await connection.chunk()
+            elif self._between is None:
+                piece = await connection.chunk()
+            else:
+                own = _Deadline()
+                piece = None
+                with own.scope:
+                    own.arm("waiting for the next piece of the stream", self._between)
+                    piece = await connection.chunk()
+                if own.scope.cancelled_caught:
+                    raise own.error(self._provider)
             if piece is None:
                 self._done = True
                 return self._decoder.flush() or None
@@ -212,9 +259,9 @@ class _Body:
         except UndecodableBody as error:
             raise self._invalid(f"a body that cannot be decoded ({error})") from None
 
-    async def read(self) -> bytes:
+    async def read(self, deadline: _Deadline | None = None) -> bytes:
         parts: list[bytes | bytearray] = []
-        while (piece := await self._next()) is not None:
+        while (piece := await self._next(deadline)) is not None:
             parts.append(piece)
         return b"".join(parts)
 
@@ -224,7 +271,7 @@ class _Body:
             raise self._invalid(f"a stream with content type {kind!r}, not text/event-stream")
         parser = SSEParser()
         try:
-            while (piece := await self._next()) is not None:
+            while (piece := await self._next(None)) is not None:
                 for event in parser.feed(piece):
                     yield event
         except EventTooLarge as error:

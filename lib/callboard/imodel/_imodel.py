@@ -256,6 +256,16 @@ class iModel:
         every hook actor handle the events it holds, then the supervisor. Idempotent."""
         await self._tree.stop()
 
+    async def aclose(self) -> None:
+        """Close the connections this model's inline calls share in the current trio
+        run (they are closed when the run ends anyway; the next inline call opens new
+        ones). A started model is stopped by leaving ``async with``, not by this."""
+        close = getattr(self.backend, "aclose", None)
+        if callable(close):
+            await close()
+        else:
+            await trio.lowlevel.checkpoint()
+
     async def __aenter__(self) -> Self:
         await self._tree.enter(self)
         return self
