@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -260,8 +260,8 @@ class iModel:
         """Close the connections this model's inline calls share in the current trio
         run (they are closed when the run ends anyway; the next inline call opens new
         ones). A started model is stopped by leaving ``async with``, not by this."""
-        close = getattr(self.backend, "aclose", None)
-        if callable(close):
+        close: Callable[[], Awaitable[None]] | None = getattr(self.backend, "aclose", None)
+        if close is not None:
             await close()
         else:
             await trio.lowlevel.checkpoint()
