@@ -12,6 +12,7 @@ without a checkpoint.
 
 from __future__ import annotations
 
+import functools
 import math
 import select
 import ssl
@@ -100,8 +101,8 @@ class HttpConnection:
         """Tell h11 a request for ``target`` went out (its bytes are written by the
         caller), so it reads the answer to it."""
         connection = self._h11
-        connection.send(h11.Request(method=method, target=target, headers=[("host", host)]))
-        connection.send(h11.EndOfMessage())
+        connection.send(_request_event(method, target, host))
+        connection.send(_END)
 
     def finish(self) -> bool:
         """After a complete exchange: ready for the next request? (``False``: close it.)"""
@@ -184,6 +185,15 @@ class HttpConnection:
                 "connection", f"the connection broke {where} ({_what(error)})"
             ) from error
         connection.receive_data(cast(bytes, data))  # b"" is the end of the stream
+
+
+@functools.lru_cache(maxsize=256)
+def _request_event(method: str, target: str, host: str) -> h11.Request:
+    # h11's events are immutable: one per URL saves validating it on every request.
+    return h11.Request(method=method, target=target, headers=[("host", host)])
+
+
+_END = h11.EndOfMessage()
 
 
 def _deadline(timeout: float | None) -> float:
