@@ -117,7 +117,9 @@ from .models import ModelTypeNotOffered as ModelTypeNotOffered
 from .models import SyncCallInsideTrio as SyncCallInsideTrio
 from .models import UnknownModelProvider as UnknownModelProvider
 from .models import UnknownModelType as UnknownModelType
+from .providers import Choice as Choice
 from .providers import ClaudeCodeFailed as ClaudeCodeFailed
+from .providers import Logprobs as Logprobs
 from .providers import MissingApiKey as MissingApiKey
 from .providers import ModelType as ModelType
 from .providers import NormalizedResponse as NormalizedResponse
@@ -125,6 +127,9 @@ from .providers import PayloadError as PayloadError
 from .providers import ProviderRequest as ProviderRequest
 from .providers import ProviderSpec as ProviderSpec
 from .providers import StreamDelta as StreamDelta
+from .providers import Thinking as Thinking
+from .providers import ThinkingDelta as ThinkingDelta
+from .providers import TokenLogprob as TokenLogprob
 from .providers import ToolCall as ToolCall
 from .providers import ToolCallDelta as ToolCallDelta
 from .providers import UnknownProvider as UnknownProvider
@@ -205,6 +210,7 @@ __all__ = [
     "ChildSpec",
     "ChildStarted",
     "ChildStopped",
+    "Choice",
     "CircuitBreaker",
     "CircuitChanged",
     "CircuitOpen",
@@ -240,6 +246,7 @@ __all__ = [
     "LifecycleEvent",
     "Limiter",
     "LimitsError",
+    "Logprobs",
     "MailboxFull",
     "MissingApiKey",
     "Model",
@@ -290,10 +297,13 @@ __all__ = [
     "SupervisorEscalation",
     "SyncCallInsideTrio",
     "TelemetryUnavailable",
+    "Thinking",
+    "ThinkingDelta",
     "Timeout",
     "Timeouts",
     "TokenBucket",
     "TokenEstimator",
+    "TokenLogprob",
     "Tool",
     "ToolArgumentError",
     "ToolCall",

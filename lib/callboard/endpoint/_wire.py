@@ -25,7 +25,6 @@ from callboard.resilience import (
     ConnectionFailed,
     ProviderError,
     Revealable,
-    StreamInterrupted,
     Timeout,
     error_from_response,
 )
@@ -144,8 +143,8 @@ class Wire:
         text received.
 
         Raises:
-            StreamInterrupted: the stream broke or ended early; ``partial_text`` has
-                the text received.
+            StreamInterrupted: the stream broke or ended early; ``partial_text`` and
+                ``partial_tool_calls`` have what was received.
             ProviderError: the typed error for the status or an error event (not
                 retryable once text was forwarded: a retry would repeat it).
         """
@@ -163,7 +162,11 @@ class Wire:
                 )
             self.feedback(answer.headers)
             decoder = self._stream_decoder(
-                self.spec, headers=answer.headers, status=answer.status, calling_id=calling.id
+                self.spec,
+                model_type=self.model_type,
+                headers=answer.headers,
+                status=answer.status,
+                calling_id=calling.id,
             )
             sink = calling.stream_sink
             forwarded = False
@@ -179,14 +182,10 @@ class Wire:
                             forwarded = True
             except (ConnectionFailed, Timeout) as error:
                 if forwarded:
-                    raise StreamInterrupted(
+                    raise decoder.interrupted(
                         f"the stream from {self.spec.name} broke after "
                         f"{len(decoder.text)} characters ({type(error).__name__}); the "
-                        "partial text is kept on this error",
-                        partial_text=decoder.text,
-                        provider=self.spec.name,
-                        calling_id=calling.id,
-                        status=answer.status,
+                        "partial text is kept on this error, and so are the tool calls"
                     ) from error
                 raise
             except ProviderError as error:

@@ -384,8 +384,10 @@ class iModel:
     async def invoke_stream(
         self, calling: Calling | None = None, **arguments: Any
     ) -> AsyncGenerator[str]:
-        """Stream a call: yield its text chunks as they arrive, then raise its error if
-        it failed (with ``error.calling``, as :meth:`invoke`).
+        """Stream a call: yield its text chunks (strings) as they arrive, then raise its
+        error if it failed (with ``error.calling``, as :meth:`invoke`). With ``n`` > 1
+        only the first choice's text is yielded; the others are in the channel's deltas
+        (:meth:`invoke_stream_with_channel`) and ``calling.response.choices``.
 
         Inline (model not started) the call runs to its end before the chunks are
         yielded; start the model for chunks as they arrive.
@@ -393,7 +395,7 @@ class iModel:
         channel = await self.invoke_stream_with_channel(calling, **arguments)
         try:
             async for delta in channel:
-                if delta.text:
+                if delta.text and delta.choice == 0:
                     yield delta.text
         finally:
             channel.abandon()  # the reader left early: cancel the call, free its slot
