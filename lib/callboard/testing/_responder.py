@@ -17,6 +17,7 @@ import trio
 
 from . import _clock
 from ._auth import authenticate
+from ._cache import PromptCache
 from ._fault_plan import FaultPlan
 from ._faults import Fault, FaultKind
 from ._http import Connection, ConnectionDone, HttpRequest
@@ -47,14 +48,17 @@ class Responder:
         self,
         *,
         keys: frozenset[str],
-        models: frozenset[str],
+        models: frozenset[str] | None,
         rpm: int | None,
         tpm: int | None,
         plan: FaultPlan,
         epoch: datetime,
         log: RequestLog,
+        signing_key: bytes,
     ) -> None:
         self._keys = keys
+        self._signing_key = signing_key
+        self._cache = PromptCache()
         self._models = models
         self._rpm = rpm
         self._tpm = tpm
@@ -118,9 +122,15 @@ class Responder:
             created=int(wall.timestamp()),
             number=record.number,
             content_type=request.header("content-type") or "",
+            cache=self._cache,
+            now=trio.current_time(),
+            signing_key=self._signing_key,
         )
         try:
-            prepared = route.handler(request.body, context)
+            try:
+                prepared = route.handler(request.body, context)
+            except RecursionError:
+                raise BadRequest(400, "The request body is nested too deeply.") from None
         except BadRequest as exc:
             body = error_reply(family, exc.status, exc.message, param=exc.param, code=exc.code)
             await self._send(connection, record, body, family, key, request_id)
