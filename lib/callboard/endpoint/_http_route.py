@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import importlib
 import os
 import ssl
 import urllib.parse
@@ -128,11 +129,16 @@ def _context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
     if cafile or capath:
         context = ssl.create_default_context(cafile=cafile or None, capath=capath or None)
     else:
-        try:
-            import certifi
-        except ImportError:  # pragma: no cover - certifi comes with httpx2
-            context = ssl.create_default_context()
-        else:
-            context = ssl.create_default_context(cafile=certifi.where())
+        context = ssl.create_default_context(cafile=_certifi_bundle())
     context.set_alpn_protocols(["http/1.1"])
     return context
+
+
+def _certifi_bundle() -> str | None:
+    """certifi's CA bundle when certifi is installed (it is optional), else None."""
+    try:
+        module = importlib.import_module("certifi")
+    except ImportError:
+        return None
+    where: Callable[[], str] = module.where
+    return where()
