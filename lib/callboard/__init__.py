@@ -117,13 +117,17 @@ from .models import ModelTypeNotOffered as ModelTypeNotOffered
 from .models import SyncCallInsideTrio as SyncCallInsideTrio
 from .models import UnknownModelProvider as UnknownModelProvider
 from .models import UnknownModelType as UnknownModelType
+from .providers import PRICES as PRICES
 from .providers import Choice as Choice
 from .providers import ClaudeCodeFailed as ClaudeCodeFailed
+from .providers import Cost as Cost
 from .providers import Logprobs as Logprobs
 from .providers import MissingApiKey as MissingApiKey
+from .providers import ModelPrice as ModelPrice
 from .providers import ModelType as ModelType
 from .providers import NormalizedResponse as NormalizedResponse
 from .providers import PayloadError as PayloadError
+from .providers import PriceTable as PriceTable
 from .providers import ProviderRequest as ProviderRequest
 from .providers import ProviderSpec as ProviderSpec
 from .providers import StreamDelta as StreamDelta
@@ -172,6 +176,7 @@ from .tracing import GenAITelemetry as GenAITelemetry
 from .tracing import TelemetryUnavailable as TelemetryUnavailable
 
 __all__ = [
+    "PRICES",
     "Actor",
     "ActorError",
     "ActorRef",
@@ -223,6 +228,7 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "ConnectionFailed",
+    "Cost",
     "DuplicateModel",
     "Endpoint",
     "EndpointClientOpened",
@@ -251,6 +257,7 @@ __all__ = [
     "MissingApiKey",
     "Model",
     "ModelNotFound",
+    "ModelPrice",
     "ModelResponse",
     "ModelStreamResponse",
     "ModelType",
@@ -264,6 +271,7 @@ __all__ = [
     "OversizeRequest",
     "PayloadError",
     "PermissionDenied",
+    "PriceTable",
     "ProviderError",
     "ProviderRequest",
     "ProviderSpec",

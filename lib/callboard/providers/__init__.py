@@ -30,6 +30,10 @@ from ._parts import Logprobs as Logprobs
 from ._parts import Thinking as Thinking
 from ._parts import TokenLogprob as TokenLogprob
 from ._parts import ToolCall as ToolCall
+from ._price_list import PRICES as PRICES
+from ._pricing import Cost as Cost
+from ._pricing import ModelPrice as ModelPrice
+from ._pricing import PriceTable as PriceTable
 from ._request import ProviderRequest as ProviderRequest
 from ._request import build_request as build_request
 from ._request import parse_response as parse_response
@@ -44,19 +48,23 @@ from ._spec import RateLimitDialect as RateLimitDialect
 from ._stream import StreamDecoder as StreamDecoder
 
 __all__ = [
+    "PRICES",
     "PROVIDERS",
     "AnthropicStreamDecoder",
     "AuthStyle",
     "Choice",
     "ClaudeCodeFailed",
+    "Cost",
     "Credential",
     "Dialect",
     "Logprobs",
     "MissingApiKey",
+    "ModelPrice",
     "ModelType",
     "NormalizedResponse",
     "OpenAIStreamDecoder",
     "PayloadError",
+    "PriceTable",
     "ProviderRequest",
     "ProviderSpec",
     "RateLimitDialect",

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 import attrs
 
 from ._parts import Logprobs, Thinking, ToolCall
+from ._price_list import PRICES
+from ._pricing import Cost
 
 __all__ = ["Choice", "NormalizedResponse", "Usage"]
 
@@ -127,3 +129,9 @@ class NormalizedResponse:
     logprobs: Logprobs | None = attrs.field(default=None, repr=False)
     choices: tuple[Choice, ...] = attrs.field(default=(), repr=False)
     turn: tuple[Mapping[str, object], ...] = attrs.field(default=(), repr=False)
+
+    @property
+    def cost(self) -> Cost | None:
+        """What this answer cost at the list price of ``model`` in ``callboard.PRICES``
+        (``None`` when the model has no price there or no usage was reported)."""
+        return PRICES.cost(self.model, self.usage)
