@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import doctest
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -33,10 +34,13 @@ list was made (docs say so; a program registers its own)."""
 
 
 @pytest.fixture
-def prices(monkeypatch: pytest.MonkeyPatch) -> PriceTable:
+def prices() -> Iterator[PriceTable]:
     """``callboard.PRICES``, restored after the test."""
-    monkeypatch.setattr(PRICES, "_prices", dict(PRICES._prices))  # pyright: ignore[reportPrivateUsage]
-    return PRICES
+    saved = dict(PRICES.entries)
+    yield PRICES
+    for model in list(PRICES.entries):
+        PRICES.unregister(model)
+    PRICES.update(saved)
 
 
 def test_docstring_examples() -> None:

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from datetime import date
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -204,6 +205,15 @@ class PriceTable:
         """
         for model, price in prices.items():
             self.register(model, price)
+
+    def unregister(self, model: str) -> None:
+        """Take ``model`` out of the table (nothing happens if it is not there)."""
+        self._prices.pop(model, None)
+
+    @property
+    def entries(self) -> Mapping[str, ModelPrice]:
+        """The table as registered (a read-only view: exact names, no suffix matching)."""
+        return MappingProxyType(self._prices)
 
     def copy(self) -> PriceTable:
         """A table with the same prices that can change without changing this one."""
