@@ -49,7 +49,9 @@ def _error_rows(report: BenchReport) -> list[tuple[str, str]]:
     if report.circuits_opened:
         first = report.circuits_opened[0]
         opened = f"{first.endpoint} after {first.failures} failures in a row"
-        if first.cause:
+        if first.cause == report.first_error:
+            opened += ", the first error above"
+        elif first.cause:
             opened += f", the last: {first.cause}"
         if len(report.circuits_opened) > 1:
             opened += f" (opened {len(report.circuits_opened)} times in all)"
