@@ -216,6 +216,9 @@ class _Ledger:
             self.most += calling.estimated_tokens * (1 + retries)
 
 
+_SETTLE = 2.0  # seconds the last terminal events may take after their callers left
+
+
 class _EventCheck:
     """Folds every model's events: one terminal event per queued Calling, restarts."""
 
@@ -392,6 +395,12 @@ async def _soak(config: SoakConfig, base_url: str, chaos: Chaos) -> SoakReport:
                 workers.start_soon(worker)
         chaos_scope.cancel()
         report.elapsed = time.perf_counter() - started
+        # A caller that left a stream early sees its Calling finished (cancelled) a moment
+        # before the Executor's worker unwinds and publishes the terminal event: give the
+        # last ones a moment (a Calling whose event never comes stays live).
+        with trio.move_on_after(_SETTLE):
+            while check.live:
+                await trio.sleep(0.01)
         # Stop the readers before folding what they left: a reader can hold an event it
         # took from its subscription (receive's last checkpoint) while drain() takes the
         # later ones, which would fold that Calling's events out of order.
