@@ -84,6 +84,22 @@ def test_anthropic_prices_cache_reads_and_writes_apart() -> None:
     assert cost.total == pytest.approx(6.975)
 
 
+def test_usage_cache_reads_and_writes_are_priced_apart() -> None:
+    usage = Usage(
+        prompt_tokens=1_000_000,
+        completion_tokens=0,
+        cached_tokens=500_000,
+        cache_write_tokens=200_000,
+    )
+    cost = PRICES.cost("claude-haiku-4-5", usage)
+    assert cost is not None
+    assert (cost.input, cost.cache_read, cost.cache_write) == (
+        pytest.approx(0.3),  # 300,000 uncached at $1
+        pytest.approx(0.05),  # 500,000 read at $0.10
+        pytest.approx(0.25),  # 200,000 written at $1.25
+    )
+
+
 def test_openai_cached_input_and_dated_names() -> None:
     usage = Usage(prompt_tokens=1_000_000, completion_tokens=1_000_000, cached_tokens=400_000)
     cost = PRICES.cost("gpt-4o-mini-2024-07-18", usage)

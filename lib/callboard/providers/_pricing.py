@@ -237,7 +237,7 @@ class PriceTable:
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             cache_read_tokens=usage.cached_tokens,
-            # Usage does not report cache writes yet; they are billed as input until then.
+            cache_creation_tokens=usage.cache_write_tokens,
         )
 
     def __contains__(self, model: object) -> bool:
