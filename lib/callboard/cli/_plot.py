@@ -59,12 +59,12 @@ def series_json(series: Series) -> str:
 
 
 def _figure(series: Series, title: str | None) -> Any:
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(10, 7.5), dpi=100, layout="constrained")
+    # matplotlib is an optional extra: imported by name, so type checking does not need it
+    figure_class: Any = importlib.import_module("matplotlib.figure").Figure
+    figure: Any = figure_class(figsize=(10, 7.5), dpi=100, layout="constrained")
     top, middle, bottom = figure.subplots(3, 1, sharex=True)
     if title is not None:  # the HTML page has it as its heading instead
-        figure.suptitle(title, fontsize=11)  # pyright: ignore[reportUnknownMemberType]
+        figure.suptitle(title, fontsize=11)
     time = series.time
 
     top.plot(time, series.throughput, color="tab:blue", label="completed")
