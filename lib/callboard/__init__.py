@@ -144,8 +144,15 @@ from .providers import get_provider as get_provider
 from .providers import known_providers as known_providers
 from .providers import parse_response as parse_response
 from .providers import stream_decoder as stream_decoder
+from .registry import CallingRouted as CallingRouted
+from .registry import Deployment as Deployment
+from .registry import DeploymentCooling as DeploymentCooling
+from .registry import DeploymentRecovered as DeploymentRecovered
 from .registry import DuplicateModel as DuplicateModel
 from .registry import ModelNotFound as ModelNotFound
+from .registry import Router as Router
+from .registry import RouterEvent as RouterEvent
+from .registry import RoutingStrategy as RoutingStrategy
 from .registry import ServiceRegistry as ServiceRegistry
 from .resilience import Attempt as Attempt
 from .resilience import AuthenticationError as AuthenticationError
@@ -287,6 +294,7 @@ __all__ = [
     "RetryBudget",
     "RetryPolicy",
     "RetryScheduled",
+    "RoutingStrategy",
     "SSEEvent",
     "SdkUnavailable",
     "Secret",

@@ -156,6 +156,10 @@ class Calling:
     """The cancel scope its owner admits or runs it in; :meth:`cancel` cancels it."""
     deadline: float = attrs.field(default=math.inf, init=False, repr=False)
     """Trio time by which it must finish; its owner sets it from ``timeout`` at submit."""
+    deployment: str | None = attrs.field(default=None, init=False)
+    """The name of the model that served it, when a Router routed it."""
+    tried: tuple[str, ...] = attrs.field(default=(), init=False, repr=False)
+    """The models a Router tried for it, in order (the last one served it or failed)."""
 
     @property
     def finished(self) -> bool:

@@ -15,12 +15,16 @@ from callboard.errors import ConfigError
 from callboard.imodel import iModel
 
 from ._errors import DuplicateModel, ModelNotFound
+from ._router import Router
 
 __all__ = ["ServiceRegistry"]
 
 
 class ServiceRegistry:
     """Models by name; ``async with registry:`` runs them all under one supervisor.
+
+    A :class:`Router` registers like a model: ``registry.get("gpt-4o-mini")`` returns
+    it, its tags count for :meth:`list_by_tag`, and it runs as one subtree.
 
     Inside the block every registered model is started (its hook actors and Executor
     run as a subtree of the registry's one_for_one Supervisor, so one model's crash
@@ -37,7 +41,7 @@ class ServiceRegistry:
 
     def __init__(self, *, name: str = "registry") -> None:
         self.name = name
-        self._models: dict[str, iModel] = {}
+        self._models: dict[str, iModel | Router] = {}
         self.supervisor: Supervisor | None = None
         self._block: BlockNursery | None = None
 
@@ -50,22 +54,24 @@ class ServiceRegistry:
     def __contains__(self, name: object) -> bool:
         return name in self._models
 
-    def __iter__(self) -> Iterator[iModel]:
+    def __iter__(self) -> Iterator[iModel | Router]:
         return iter(list(self._models.values()))
 
     # -- the catalogue -----------------------------------------------------------------
 
-    def register(self, model: iModel, *, name: str | None = None, update: bool = False) -> None:
-        """Add ``model`` under ``name`` (its own name by default).
+    def register(
+        self, model: iModel | Router, *, name: str | None = None, update: bool = False
+    ) -> None:
+        """Add ``model`` (an iModel or a Router) under ``name`` (its own name by default).
 
         Raises:
-            ConfigError: ``model`` is not an :class:`iModel`.
+            ConfigError: ``model`` is neither an iModel nor a Router.
             DuplicateModel: the name is taken and ``update`` is false.
         """
-        if not isinstance(model, iModel):  # pyright: ignore[reportUnnecessaryIsInstance]
+        if not isinstance(model, iModel | Router):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ConfigError(
-                f"register() takes an iModel, got {type(model).__name__}; wrap a backend "
-                "first: registry.register(iModel(backend=...)) or iModel(provider=...)",
+                f"register() takes an iModel or a Router, got {type(model).__name__}; wrap a "
+                "backend first: registry.register(iModel(backend=...)) or iModel(provider=...)",
                 field="model",
             )
         key = name if name is not None else model.name
@@ -73,8 +79,8 @@ class ServiceRegistry:
             raise DuplicateModel(key)
         self._models[key] = model
 
-    def get(self, name: str) -> iModel:
-        """The model registered under ``name``.
+    def get(self, name: str) -> iModel | Router:
+        """The model (or Router) registered under ``name``.
 
         Raises:
             ModelNotFound: nothing is registered under ``name`` (the error lists the names).
@@ -84,7 +90,7 @@ class ServiceRegistry:
         except KeyError:
             raise ModelNotFound(name, self._models) from None
 
-    def remove(self, name: str) -> iModel:
+    def remove(self, name: str) -> iModel | Router:
         """Forget ``name`` and return its model (a running registry stops it next time
         :meth:`sync` runs or the block ends).
 
@@ -100,7 +106,7 @@ class ServiceRegistry:
         """Registered names, in registration order."""
         return list(self._models)
 
-    def list_by_tag(self, tag: str) -> list[iModel]:
+    def list_by_tag(self, tag: str) -> list[iModel | Router]:
         """The models whose tags include ``tag``."""
         return [model for model in self._models.values() if tag in model.tags]
 
@@ -167,5 +173,5 @@ class ServiceRegistry:
         await block.close(exc)
 
 
-def _child_id(model: iModel) -> str:
+def _child_id(model: iModel | Router) -> str:
     return f"{model.name}#{model.id}"

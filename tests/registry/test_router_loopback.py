@@ -1,0 +1,77 @@
+"""A Router over real FakeProviders on 127.0.0.1, one of them stopped mid-run."""
+
+from __future__ import annotations
+
+import trio
+
+from callboard import CallboardError, CallingStatus, Router, iModel
+from callboard.testing import FakeProvider
+
+KEY = "test-key"
+CALLS = 60
+
+
+def deployment(name: str, fp: FakeProvider) -> iModel:
+    return iModel(
+        provider="openai",
+        base_url=f"{fp.base_url}/v1",
+        api_key=KEY,
+        name=name,
+        limit_requests=600,
+        capacity_refresh_time=60.0,
+    )
+
+
+async def test_a_server_that_vanishes_costs_no_call() -> None:
+    stop = trio.Event()
+
+    async def serve(task_status: trio.TaskStatus[FakeProvider]) -> None:
+        async with FakeProvider(keys=[KEY]) as fp:
+            task_status.started(fp)
+            await stop.wait()
+
+    async with (
+        FakeProvider(keys=[KEY]) as one,
+        FakeProvider(keys=[KEY]) as two,
+        trio.open_nursery() as servers,
+    ):
+        doomed: FakeProvider = await servers.start(serve)
+        router = Router(
+            "gpt-4o-mini",
+            [deployment("one", one), deployment("two", two), deployment("doomed", doomed)],
+            strategy="round_robin",
+        )
+        done: list[object] = []
+        failed: list[BaseException] = []
+
+        async def ask(key: int) -> None:
+            try:
+                calling = await router.invoke(
+                    model="gpt-4o-mini",
+                    messages=[{"role": "user", "content": f"hello {key}"}],
+                    timeout=20.0,
+                )
+            except CallboardError as error:
+                failed.append(error)
+            else:
+                done.append(calling)
+
+        with trio.fail_after(60):
+            async with router, trio.open_nursery() as nursery:
+                for key in range(CALLS // 2):
+                    nursery.start_soon(ask, key)
+                await doomed.wait_received(3)
+                stop.set()  # the server vanishes, with calls in flight
+                stopped_at = trio.current_time()
+                for key in range(CALLS // 2, CALLS):
+                    nursery.start_soon(ask, key)
+                    await trio.sleep(0.01)
+        assert failed == []
+        assert len(done) == CALLS
+        assert all(c.status is CallingStatus.COMPLETED for c in done)  # type: ignore[attr-defined]
+        served = [c.deployment for c in done]  # type: ignore[attr-defined]
+        assert served.count("doomed") <= doomed.stats.succeeded
+        assert one.stats.succeeded + two.stats.succeeded + doomed.stats.succeeded == CALLS
+        # the first failure rested the doomed one: the calls sent after it did not try it
+        late = [c for c in done if c.created_at > stopped_at + 0.2]  # type: ignore[attr-defined]
+        assert late and not any("doomed" in c.tried for c in late)  # type: ignore[attr-defined]
