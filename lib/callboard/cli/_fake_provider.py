@@ -95,6 +95,16 @@ async def _serve(provider: FakeProvider) -> None:
         await trio.sleep_forever()
 
 
+def _print_stats(provider: FakeProvider) -> None:
+    """What the provider saw, printed when it stops (a benchmark reads this line)."""
+    stats = provider.stats
+    print(
+        f"fake provider stopped: received={stats.received} succeeded={stats.succeeded} "
+        f"rate_limited={stats.rate_limited} faulted={stats.faulted} rejected={stats.rejected}",
+        flush=True,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C; returns the exit code."""
     try:
@@ -116,10 +126,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         trio.run(_serve, provider)
     except KeyboardInterrupt:
+        _print_stats(provider)
         return 0
     except BaseExceptionGroup as group:
         interrupted, rest = group.split(KeyboardInterrupt)
         if interrupted is not None and rest is None:
+            _print_stats(provider)
             return 0
         raise
     except OSError as exc:
