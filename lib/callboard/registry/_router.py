@@ -140,6 +140,7 @@ class Router:
         self.fallback_on: dict[str, tuple[iModel | Router, ...]] = {
             kind: tuple(items) for kind, items in targets.items()
         }
+        self._counts_tokens = any(d.model.limit_tokens is not None for d in self.deployments)
         self.settings = (float(cooldown), float(max_cooldown), failures_to_cool)
         self.hook_registry = hook_registry
         self.broadcast: Broadcast[LifecycleEvent] = Broadcast(1024)
@@ -152,6 +153,7 @@ class Router:
             fallback_on=self.fallback_on,
             tree=self._tree,
             publish=self._publish,
+            listening=self._listening,
         )
 
     def __repr__(self) -> str:
@@ -224,6 +226,9 @@ class Router:
     ) -> None:
         await self._tree.exit(exc)
 
+    def _listening(self) -> bool:
+        return self.broadcast.subscriber_count > 0
+
     def _publish(self, event: LifecycleEvent) -> None:
         if self.broadcast.subscriber_count and not self.broadcast.closed:
             self.broadcast.publish(event)
@@ -241,11 +246,11 @@ class Router:
         if timeout is not None:
             check_timeout(timeout)
         calling = Calling(arguments, timeout=timeout, streaming=streaming)
-        calling.estimated_tokens = estimate_tokens(arguments)
+        if self._counts_tokens:  # headroom weighs tokens only where a token limit is
+            calling.estimated_tokens = estimate_tokens(arguments)
         registry = self.hook_registry
         if registry is None:
-            await trio.lowlevel.checkpoint()
-            return calling
+            return calling  # no checkpoint: the call's first attempt has its own
         try:
             await intercept(
                 registry, HookPhase.PreEventCreate, calling, None, model=self.name, emit=self._emit
