@@ -167,10 +167,11 @@ def check_deployments(models: Sequence[object]) -> list[iModel]:
 
 def model_type(model: iModel) -> str:
     """What a deployment serves: its endpoint's kind ("chat", "embeddings", ...) for a
-    provider model, else its backend's class."""
+    provider model, else the backend's own ``model_type`` when it declares one, else
+    "custom" (the Router cannot tell two custom backends apart)."""
     if model.provider is not None:
         return _ENDPOINT_KINDS.get(model.endpoint, model.endpoint)
-    return type(model.backend).__name__
+    return str(getattr(model.backend, "model_type", "custom"))
 
 
 # Endpoints that serve the same kind of call (a chat request) under different names.
