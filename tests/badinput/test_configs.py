@@ -451,7 +451,9 @@ async def test_registry_refuses_something_that_is_not_a_model() -> None:
         with pytest.raises(ConfigError) as caught:
             tree.registry.register("gpt-4o")  # type: ignore[arg-type]
         assert_typed(
-            caught.value, ConfigError, ("register() takes an iModel, got str", "iModel(backend=")
+            caught.value,
+            ConfigError,
+            ("register() takes an iModel or a Router, got str", "iModel(backend="),
         )
         assert caught.value.field == "model"
         await tree.still_serves()
