@@ -388,3 +388,22 @@ def test_a_custom_strategy_is_not_serialized() -> None:
     router = Router("r", [model("a")], strategy=Mine())
     with pytest.raises(ConfigError, match="strategy of its own"):
         router.to_dict()
+
+
+async def test_a_deployments_hook_refusal_is_the_calls_end(autojump_clock: trio.abc.Clock) -> None:
+    from callboard import HookAborted, HookPhase, HookRegistry
+
+    async def refuse(calling: Any, **_: Any) -> None:
+        raise ValueError("policy says no")
+
+    hooks = HookRegistry()
+    hooks.register(HookPhase.PreEventCreate, refuse, exit=True)
+    a = Deployed("a")
+    b = Deployed("b")
+    router = Router(
+        "r", [iModel(backend=a, name="a", hook_registry=hooks), model("b", b)], strategy=First()
+    )
+    with pytest.raises(HookAborted):
+        await call(router)
+    assert (a.calls, b.calls) == (0, 0)
+    assert router.deployment("a").available()  # a refusal is no reason to rest it

@@ -21,6 +21,7 @@ from callboard.calling import (
     CallingTimeoutError,
 )
 from callboard.endpoint import EndpointRestarted
+from callboard.imodel import HookAborted
 from callboard.resilience import (
     AuthenticationError,
     BadRequest,
@@ -67,8 +68,8 @@ _FILTER_TEXT = re.compile(r"content (filter|policy|management)", re.IGNORECASE)
 
 def verdict(error: BaseException) -> Verdict:
     """The verdict on an attempt that failed with ``error``."""
-    if isinstance(error, CallingTimeoutError | CallingCancelledError):
-        return Verdict.STOP  # the call's own deadline or its caller's cancel
+    if isinstance(error, CallingTimeoutError | CallingCancelledError | HookAborted):
+        return Verdict.STOP  # the call's own deadline, its caller's cancel, a hook's refusal
     if isinstance(error, ConnectionFailed | CircuitOpen | AuthenticationError | PermissionDenied):
         return Verdict.ANOTHER_AND_REST
     if isinstance(error, ActorStopped | EndpointRestarted | CallingAbortedError):
