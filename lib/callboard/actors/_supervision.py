@@ -181,7 +181,11 @@ class Supervision:
                     raise _StartFailed(child, exc) from exc
 
     async def _escalate(self) -> SupervisorEscalation:
-        await self.shutdown_all()
+        # Shielded (each child's stop is bounded by its shutdown): a parent cancelled
+        # while the children stop must still get the escalation, not a bare Cancelled
+        # that would lose why the tree went down.
+        with trio.CancelScope(shield=True):
+            await self.shutdown_all()
         intensity = self._intensity
         restarts = len(intensity)
         self._publish(

@@ -18,6 +18,7 @@ from callboard.calling import (
     TokenEstimator,
     estimate_tokens,
 )
+from callboard.calling._estimate import estimate_with
 from callboard.errors import ConfigError
 from callboard.limits import Limiter, OversizeRequest, RateLimitState
 
@@ -235,8 +236,8 @@ class Executor(Actor[Calling]):
         If this raises ``Cancelled`` the Calling was not queued (it stays pending).
 
         Raises:
-            OversizeRequest: its token estimate exceeds the token bucket's capacity; the
-                Calling is failed with the same error.
+            OversizeRequest, ConfigError: its token estimate exceeds the token bucket's
+                capacity, or the ``token_estimator`` failed; the Calling fails with it.
             CallingStateError: the Calling is not pending (submitted or finished already).
             ActorStopped: the executor is not running.
         """
@@ -265,13 +266,14 @@ class Executor(Actor[Calling]):
         """Submit ``calling`` and wait for its outcome, cancelling it with the caller.
 
         If the caller is cancelled, the Calling is cancelled too, and by the time
-        ``Cancelled`` propagates its slot is free and its tokens are settled.
+        ``Cancelled`` propagates its slot is free and its tokens are settled (one still
+        waiting for queue room holds nothing: it is cancelled at once).
 
         Raises:
             the errors of :meth:`submit` and of :meth:`Calling.wait`.
         """
-        await self.submit(calling)
         try:
+            await self.submit(calling)
             await calling.wait_finished()
         except trio.Cancelled:
             if not calling.finished:
@@ -292,7 +294,11 @@ class Executor(Actor[Calling]):
         self._check_accepting(calling)
         admission = self._admission
         if admission.tokens is not None and calling.estimated_tokens <= 0:
-            calling.estimated_tokens = self._estimate(calling.payload)
+            try:
+                calling.estimated_tokens = estimate_with(self._estimate, calling)
+            except ConfigError as error:  # the user's estimator: fail this call only
+                self._report.fail(calling, error)
+                raise
         capacity = admission.token_capacity()
         if calling.estimated_tokens > capacity:
             error = OversizeRequest(calling.estimated_tokens, capacity)

@@ -11,6 +11,7 @@ from typing import Any, Self
 import trio
 
 from callboard.actors import (
+    ActorStopped,
     Broadcast,
     LifecycleEvent,
     Supervisor,
@@ -21,12 +22,12 @@ from callboard.errors import ConfigError
 from callboard.executor import Executor
 from callboard.limits import Limiter
 
-from ._errors import HookAborted
+from ._errors import HookAborted, ModelStopped
 from ._hook_actor import HookActor
 from ._hooks import HookOptions, HookPhase, HookRegistry, intercept
 from ._inline import InlineRunner
 from ._options import ENV_NAME, OWN_KWARGS, backend_attr, bucket, match, positive
-from ._outcome import outcome
+from ._outcome import check_calling, outcome, rerun, settle_refused
 from ._pipeline import NO_OPTIONS, CallOptions, Emitter, Pipeline
 from ._stream import StreamChannel
 from ._streaming import stream_channel
@@ -204,6 +205,7 @@ class iModel:
             paused_until=lambda: self.executor.paused_until,
             name=executor_name,
             emitter=self._emitter,
+            concurrency_limit=self.concurrency_limit,
         )
         self._tree = ActorTree(
             self.name,
@@ -226,6 +228,16 @@ class iModel:
     def is_started(self) -> bool:
         """True while the actor tree runs (calls go through the Executor actor)."""
         return self.executor.ref.is_alive
+
+    @property
+    def failure(self) -> BaseException | None:
+        """Why the model is stopped: the error its actor tree ended with after it had
+        started (its supervisor gave up), until it is started again; ``None`` otherwise.
+
+        While it is set, every call fails at once with :class:`ModelStopped` instead of
+        running inline (see :meth:`invoke`).
+        """
+        return self._tree.failure
 
     # -- the actor tree ----------------------------------------------------------------
 
@@ -346,6 +358,12 @@ class iModel:
         """Run a call to its end and return the Calling (``calling.response`` holds the
         answer). Waits on the Calling itself; nothing polls.
 
+        Every Calling handed to ``invoke`` reaches a terminal state, whatever happens to
+        the caller: cancelled while it waits for queue room, it is cancelled too, so
+        another task awaiting it wakes. A Calling runs once: pass a pending one (from
+        :meth:`create_calling`); a finished one raises ``CallingStateError``, started or
+        inline alike (a PreEventCreate hook's abort raises its ``HookAborted``).
+
         Args:
             calling: one made by :meth:`create_calling`; ``arguments`` are then ignored.
             poll_timeout: an overall deadline in seconds (lowers the Calling's timeout).
@@ -353,33 +371,53 @@ class iModel:
             **arguments: the request, for :meth:`create_calling` (hook options too).
 
         Raises:
+            ConfigError: ``calling`` is not a Calling (request fields go as keywords:
+                ``invoke(messages=[...])``), or ``poll_timeout`` is not a number >= 0.
+            CallingStateError: ``calling`` is not pending (it ran already, or runs).
+            ModelStopped: the model's actor tree failed and was not started again.
             CallboardError: the typed error of the failed call (``CallingTimeoutError``,
                 ``HookAborted``, ``ToolArgumentError``, a provider error, ...), with the
                 Calling attached as ``error.calling``; an error that is not callboard's
                 own is wrapped in :class:`InvocationError` (the original as its cause).
         """
         del poll_interval  # compat: accepted and ignored, completion is awaited
+        check_timeout(poll_timeout, "poll_timeout")
         if calling is None:
             calling = await self.create_calling(**arguments)
-        if calling.status is CallingStatus.ABORTED:
-            return outcome(calling)  # a PreEventCreate hook refused it
-        if poll_timeout is not None:
-            check_timeout(poll_timeout)
-            if calling.status is CallingStatus.PENDING and (
-                calling.timeout is None or poll_timeout < calling.timeout
-            ):
-                calling.timeout = poll_timeout
-        if self.executor.ref.is_alive:  # started: through the Executor actor
-            try:
-                await self.executor.call(calling)
-            except Exception:
-                if not calling.finished:
-                    raise  # refused before it was queued (e.g. the executor stopped)
         else:
-            await self._inline.run(calling)
-        if calling.status is CallingStatus.COMPLETED:
-            return calling
+            check_calling(calling, "invoke")
+        if calling.status is not CallingStatus.PENDING:
+            return rerun(calling)
+        if poll_timeout is not None and (calling.timeout is None or poll_timeout < calling.timeout):
+            calling.timeout = poll_timeout
+        try:
+            await self._run(calling)
+        except BaseException as error:
+            settle_refused(calling, error)
+            raise
         return outcome(calling)
+
+    async def _run(self, calling: Calling) -> None:
+        """Take a pending Calling to its end: through the Executor actor when started,
+        inline when never started, refused at once when the tree failed."""
+        while True:
+            if self.executor.ref.is_alive:
+                try:
+                    await self.executor.call(calling)
+                except ActorStopped:
+                    if calling.status is CallingStatus.PENDING:
+                        continue  # the tree stopped meanwhile: decide again
+                    raise
+                except Exception:
+                    if not calling.finished:
+                        raise  # refused before it was queued
+                return
+            failure = self._tree.failure
+            if failure is not None:
+                calling.abort(error=ModelStopped(calling.id, self.name, failure))
+                return
+            await self._inline.run(calling)
+            return
 
     async def invoke_stream(
         self, calling: Calling | None = None, **arguments: Any
@@ -404,9 +442,17 @@ class iModel:
         self, calling: Calling | None = None, **arguments: Any
     ) -> StreamChannel:
         """Create a streaming Calling and return its :class:`StreamChannel` (not yet
-        running: the call starts when the channel is first iterated)."""
+        running: the call starts when the channel is first iterated).
+
+        Raises:
+            ConfigError, CallingStateError: as :meth:`invoke`, for ``calling``.
+        """
         if calling is None:
             calling = await self.create_calling(streaming=True, **arguments)
+        else:
+            check_calling(calling, "invoke_stream")
+            if calling.status is not CallingStatus.PENDING:
+                rerun(calling)
         return stream_channel(
             calling,
             model=self.name,
@@ -414,6 +460,7 @@ class iModel:
             inline=self._inline,
             emitter=self._emitter,
             buffer=self._stream_buffer,
+            failure=lambda: self._tree.failure,
         )
 
     # -- registry support --------------------------------------------------------------
