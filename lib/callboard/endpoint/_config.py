@@ -11,16 +11,21 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
 import attrs
 import cattrs
 
-from callboard.errors import CallboardError
+from callboard.errors import CallboardError, ConfigError
 from callboard.providers import endpoint_model_type, get_provider
-from callboard.resilience import RetryPolicy
+from callboard.resilience import (
+    CircuitBreaker,
+    CircuitTransition,
+    RetryPolicy,
+    default_counts_as_failure,
+)
 from callboard.serialization import converter
 
 from ._errors import InvalidEndpointConfig
@@ -56,17 +61,53 @@ def _seconds(value: object) -> bool:
 
 @attrs.frozen(kw_only=True)
 class CircuitSettings:
-    """The numbers an Endpoint's :class:`~callboard.resilience.CircuitBreaker` is built from.
+    """The numbers an Endpoint's :class:`~callboard.resilience.CircuitBreaker` is built from
+    (checked, with the rest of the config, by :class:`EndpointConfig`).
 
     Attributes:
-        failure_threshold: consecutive failures that open the circuit.
+        failure_rate: the share of recent calls that failed that opens the circuit
+            (``None``: consecutive failures only).
+        window: seconds of recent calls the rate is taken over.
+        minimum_calls: calls within ``window`` before the rate counts.
+        failure_threshold: consecutive failures that open the circuit too (the seeds'
+            rule; ``None``, the default: the rate alone decides).
         recovery_time: seconds the circuit stays open before a probe is let through.
         half_open_probes: probe calls allowed in flight while half-open.
+        probe_timeout: seconds an unanswered probe holds its slot.
     """
 
-    failure_threshold: int = 5
-    recovery_time: float = 30.0
+    failure_threshold: int | None = None
+    recovery_time: float = 5.0
     half_open_probes: int = 1
+    failure_rate: float | None = 0.5
+    window: float = 10.0
+    minimum_calls: int = 20
+    probe_timeout: float = 10.0
+
+    def breaker(
+        self,
+        *,
+        name: str | None = None,
+        on_transition: Callable[[CircuitTransition], None] | None = None,
+        counts_as_failure: Callable[[BaseException], bool] = default_counts_as_failure,
+    ) -> CircuitBreaker:
+        """A fresh breaker with these settings.
+
+        Raises:
+            ConfigError: a setting is out of range.
+        """
+        return CircuitBreaker(
+            failure_threshold=self.failure_threshold,
+            recovery_time=self.recovery_time,
+            half_open_probes=self.half_open_probes,
+            name=name,
+            on_transition=on_transition,
+            counts_as_failure=counts_as_failure,
+            failure_rate=self.failure_rate,
+            window=self.window,
+            minimum_calls=self.minimum_calls,
+            probe_timeout=self.probe_timeout,
+        )
 
 
 def _readonly(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -292,12 +333,10 @@ def _check_circuit(circuit: object, problems: dict[str, str]) -> None:
     if not isinstance(circuit, CircuitSettings):
         problems["circuit"] = "must be a CircuitSettings"
         return
-    if not _positive_int(circuit.failure_threshold):
-        problems["circuit.failure_threshold"] = "must be an int >= 1"
-    if not _seconds(circuit.recovery_time):
-        problems["circuit.recovery_time"] = "must be a finite number of seconds >= 0"
-    if not _positive_int(circuit.half_open_probes):
-        problems["circuit.half_open_probes"] = "must be an int >= 1"
+    try:  # the breaker's own checks, so that a config that validates builds one
+        circuit.breaker()
+    except ConfigError as error:
+        problems[f"circuit.{error.field}"] = str(error)
 
 
 def _group_problems(group: cattrs.BaseValidationError) -> list[tuple[str, str]]:

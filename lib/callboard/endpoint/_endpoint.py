@@ -37,7 +37,6 @@ from callboard.providers import (
 )
 from callboard.resilience import (
     Attempt,
-    CircuitBreaker,
     CircuitTransition,
     ProviderError,
     RetryBudget,
@@ -155,14 +154,8 @@ class Endpoint(Actor[_Crash]):
         self._executor = executor
         self._broadcast = broadcast
         self._wire = Wire(spec, kind, secret=self._key, observe=self._observer())
-        circuit = config.circuit
-        self.breaker = CircuitBreaker(
-            failure_threshold=circuit.failure_threshold,
-            recovery_time=circuit.recovery_time,
-            half_open_probes=circuit.half_open_probes,
-            name=config.name,
-            on_transition=self._on_transition,
-            counts_as_failure=_not_our_crash,
+        self.breaker = config.circuit.breaker(
+            name=config.name, on_transition=self._on_transition, counts_as_failure=_not_our_crash
         )
         self._generation: _Generation | None = None
         self._draining: _Generation | None = None
