@@ -242,7 +242,8 @@ class Executor(Actor[Calling]):
             ActorStopped: the executor is not running.
         """
         self._prepare(calling)
-        await self._queue.take_room()
+        if not await self._queue.take_room():
+            raise ActorStopped(self.name)  # it stopped while this waited: not queued
         try:
             self._check_accepting(calling)
         except BaseException:
@@ -347,6 +348,7 @@ class Executor(Actor[Calling]):
                     workers.close()
         finally:
             workers.abandon()
+            self._queue.close()
             for calling in self._queue.clear():
                 if not calling.finished:
                     self._report.abort(calling, "the executor stopped before admitting it")
