@@ -80,11 +80,42 @@ ROWS: list[tuple[str, Build, type[CallboardError], tuple[str, ...], str | None]]
         "timeout",
     ),
     (
-        "endpoint-raw-key-as-api-key",
-        lambda: EndpointConfig(provider="openai", api_key=CANARY),
+        # fixed here: an empty key was accepted and every call failed later, retried
+        "endpoint-empty-api-key",
+        lambda: EndpointConfig(provider="openai", api_key=""),
         InvalidEndpointConfig,
-        ("must name an environment variable", "wrap it: Secret(key)"),
+        ("api_key is an empty string", "api_key=Secret(key)", "api_key_env='NAME'"),
         "api_key",
+    ),
+    (
+        "endpoint-key-and-key-variable",
+        lambda: EndpointConfig(provider="openai", api_key=CANARY, api_key_env="OPENAI_API_KEY"),
+        InvalidEndpointConfig,
+        ("give api_key", "or api_key_env", "not both"),
+        "api_key_env",
+    ),
+    (
+        # fixed here: 'http://' was accepted and every call failed as a retried
+        # ConnectionFailed
+        "endpoint-base-url-without-host",
+        lambda: EndpointConfig(provider="openai", base_url="http://"),
+        InvalidEndpointConfig,
+        ("base_url: names no host", "'http://127.0.0.1:8000/v1'"),
+        "base_url",
+    ),
+    (
+        "endpoint-base-url-with-spaces",
+        lambda: EndpointConfig(provider="openai", base_url="http://local host:8000/v1"),
+        InvalidEndpointConfig,
+        ("base_url: must not contain spaces or control characters",),
+        "base_url",
+    ),
+    (
+        "endpoint-base-url-bad-port",
+        lambda: EndpointConfig(provider="openai", base_url="http://127.0.0.1:99999/v1"),
+        InvalidEndpointConfig,
+        ("base_url: has an invalid port",),
+        "base_url",
     ),
     (
         "endpoint-key-in-headers",

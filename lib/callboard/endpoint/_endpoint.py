@@ -142,11 +142,9 @@ class Endpoint(Actor[_Crash]):
         self._build_request = build_request
         if spec.auth.value != "none" and spec.api_key_required and self._key is None:
             # Now, not on the first call: a missing key is a configuration mistake.
-            where = config.api_key_env or spec.api_key_env
             raise MissingApiKey(
                 f"endpoint {config.name!r} needs an API key for {spec.name!r}"
-                + (f"; set the {where} environment variable" if where else "")
-                + " or pass api_key=Secret(...)",
+                + config.missing_key_hint(spec.api_key_env),
                 field="api_key",
             )
         self._defaults = dict(config.default_fields)
