@@ -80,7 +80,7 @@ def test_a_handler_its_phase_cannot_call_is_refused_at_register(
     # fixed here: such a handler raised TypeError on every call, reported only as a
     # HookFailed event, and the calls completed as if it had run
     hooks = HookRegistry()
-    with pytest.raises(ConfigError, match=f"cannot be called as a {phase.name} hook") as caught:
+    with pytest.raises(ConfigError, match=f"cannot be called by the {phase.name} phase") as caught:
         hooks.register(phase, handler)
     assert caught.value.field == "handler"
     assert "give any other parameter a default" in str(caught.value)

@@ -69,17 +69,36 @@ def _text_length(content: object) -> int:
     return 0
 
 
-def estimate_with(estimator: TokenEstimator, calling: Calling) -> int:
+def estimate_with(
+    estimator: TokenEstimator,
+    calling: Calling,
+    fail: Callable[[Calling, BaseException], None] | None = None,
+) -> int:
     """Run a user's ``token_estimator`` on ``calling``'s payload and check its answer.
 
     The estimator is user code: one that raises or returns something that is not a
     number would otherwise surface as its own error (or a TypeError deep in a bucket),
     far from the option that caused it. A float is rounded up.
 
+    Args:
+        estimator: the user's function.
+        calling: the Calling to estimate.
+        fail: called with the Calling and the error before it is raised (to fail the
+            call and say so).
+
     Raises:
         ConfigError: the estimator raised, or returned something other than a finite
             number >= 0 (``field="token_estimator"``; the estimator's error is the cause).
     """
+    try:
+        return _checked(estimator, calling)
+    except ConfigError as error:
+        if fail is not None:
+            fail(calling, error)
+        raise
+
+
+def _checked(estimator: TokenEstimator, calling: Calling) -> int:
     try:
         value = cast(object, estimator(calling.payload))  # user code: it may return anything
     except Exception as error:

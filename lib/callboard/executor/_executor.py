@@ -295,11 +295,7 @@ class Executor(Actor[Calling]):
         self._check_accepting(calling)
         admission = self._admission
         if admission.tokens is not None and calling.estimated_tokens <= 0:
-            try:
-                calling.estimated_tokens = estimate_with(self._estimate, calling)
-            except ConfigError as error:  # the user's estimator: fail this call only
-                self._report.fail(calling, error)
-                raise
+            calling.estimated_tokens = estimate_with(self._estimate, calling, self._report.fail)
         capacity = admission.token_capacity()
         if calling.estimated_tokens > capacity:
             error = OversizeRequest(calling.estimated_tokens, capacity)

@@ -301,7 +301,7 @@ def _check_signature(phase: HookPhase, handler: HookHandler) -> None:
         else:
             expected = "handler(event): one argument, the lifecycle event"
         raise ConfigError(
-            f"hook handler {name}{signature} cannot be called as a {phase.name} hook "
+            f"hook handler {name}{signature} cannot be called by the {phase.name} phase "
             f"({error}); {phase.name} calls {expected} - give any other parameter a "
             "default",
             field="handler",

@@ -56,7 +56,8 @@ class InlineRunner:
         name: the executor name events carry.
         emitter: where events go.
         concurrency_limit: inline calls running at once (over every task calling the
-            model inline); ``None`` for no limit.
+            model inline); ``None`` for no limit. Its own slots, not the Executor's:
+            the Executor's admission waits on slots only its workers free.
     """
 
     def __init__(

@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import trio
 
-from callboard.calling import Calling
+from callboard.actors import ActorStopped
+from callboard.calling import Calling, CallingStatus
 from callboard.executor import Executor
 from callboard.providers import StreamDelta
 
@@ -33,6 +34,7 @@ def stream_channel(
     emitter: Emitter,
     buffer: int,
     failure: Callable[[], BaseException | None],
+    refused: Callable[[Calling], None],
 ) -> StreamChannel:
     """A StreamChannel over ``calling`` (not running yet: it starts when first read).
 
@@ -44,6 +46,7 @@ def stream_channel(
         emitter: where a chunk event goes when somebody listens.
         buffer: deltas buffered between the call and a slow reader (started).
         failure: why the model's tree stopped, if it failed (the call is then refused).
+        refused: finishes a Calling the Executor stopped before it was queued.
     """
     calling.streaming = True
 
@@ -59,6 +62,11 @@ def stream_channel(
         if started:
             try:
                 await executor.submit(calling)
+            except ActorStopped:
+                if calling.status is not CallingStatus.PENDING:
+                    raise
+                refused(calling)  # the model stopped while it waited for queue room
+                return receive, _nothing
             except BaseException as error:
                 settle_refused(calling, error)  # never queued: finish it all the same
                 raise
