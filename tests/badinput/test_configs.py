@@ -385,6 +385,21 @@ ROWS: list[tuple[str, Build, type[CallboardError], tuple[str, ...], str | None]]
         "token_estimator",
     ),
     (
+        # fixed here: from_dict(None) raised TypeError, from_dict('...') ValueError
+        "imodel-from-dict-none",
+        lambda: iModel.from_dict(None),  # type: ignore[arg-type]
+        ConfigError,
+        ("iModel.from_dict() takes the mapping iModel.to_dict() returned", "got NoneType"),
+        "data",
+    ),
+    (
+        "imodel-from-dict-a-string",
+        lambda: iModel.from_dict("model.json"),  # type: ignore[arg-type]
+        ConfigError,
+        ("through json.dumps / json.loads", "got str"),
+        "data",
+    ),
+    (
         # fixed here: timeout='5' and timeout=[1] raised TypeError, timeout=True meant 1 s
         "calling-timeout-as-a-string",
         lambda: Calling({"messages": []}, timeout="5"),  # type: ignore[arg-type]
