@@ -8,7 +8,7 @@ import pytest
 import trio
 
 from callboard.calling import CallingStatus
-from callboard.endpoint import CircuitSettings, Endpoint
+from callboard.endpoint import CircuitSettings, Endpoint, Timeouts
 from callboard.errors import ConfigError
 from callboard.imodel import HookPhase, HookRegistry, InvocationError, NotRestorable, iModel
 from callboard.limits import TokenBucket
@@ -172,6 +172,7 @@ def test_a_model_with_retry_and_circuit_settings_round_trips(
         retry=retry,
         circuit=circuit,
         timeout=None,
+        timeouts=Timeouts(connect=2.0, first_byte=30.0),
         temperature=0.2,
     )
     data = json.loads(json.dumps(model.to_dict()))
@@ -182,6 +183,7 @@ def test_a_model_with_retry_and_circuit_settings_round_trips(
     assert isinstance(restored.backend, Endpoint)
     config = restored.backend.config
     assert (config.retry, config.circuit, config.timeout) == (retry, circuit, None)
+    assert config.timeouts == Timeouts(connect=2.0, first_byte=30.0)
     assert config.default_fields == {"model": "gpt-4o", "temperature": 0.2}
     assert config.api_key_env == "CALLBOARD_TEST_KEY_2"
     assert restored.to_dict() == data

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import attrs
 
 from callboard.calling import Backend
-from callboard.endpoint import CircuitSettings
+from callboard.endpoint import CircuitSettings, Timeouts
 from callboard.errors import ConfigError
 from callboard.limits import Limiter
 from callboard.resilience import RetryPolicy
@@ -83,7 +83,11 @@ def _json_safe(value: object, field: str) -> None:
 
 
 # Endpoint options that are config values of their own: (un)structured by the converter.
-_TYPED_OPTIONS: dict[str, type[Any]] = {"retry": RetryPolicy, "circuit": CircuitSettings}
+_TYPED_OPTIONS: dict[str, type[Any]] = {
+    "retry": RetryPolicy,
+    "circuit": CircuitSettings,
+    "timeouts": Timeouts,
+}
 
 
 def _options_to_data(options: Mapping[str, Any]) -> dict[str, Any]:
