@@ -82,9 +82,19 @@ def match_endpoint(
             underscores name an environment variable; anything else is the key itself,
             wrapped in a Secret at once so it never shows).
         api_key_env: the name of the environment variable holding the key (explicit).
-        name, base_url, path, method, auth, headers, timeout, transport, retry,
-            circuit, max_connections, timeouts, max_response_bytes: the
-            :class:`EndpointConfig` fields of that name.
+        name: the Endpoint's name (``"provider:endpoint"`` by default).
+        base_url: where the API is (:class:`EndpointConfig`'s fields, as below).
+        path: the endpoint's own path, for a server with other paths.
+        method: the HTTP method.
+        auth: how the key is sent (``None``: the provider's way).
+        headers: extra non-secret headers.
+        timeout: seconds to connect and between bytes of an answer.
+        transport: ``"http"`` (h11), ``"httpx"``, ``"sdk"`` or a registered one.
+        retry: a :class:`~callboard.RetryPolicy` (its defaults when ``None``).
+        circuit: :class:`CircuitSettings` (its defaults when ``None``).
+        max_connections: the connection pool's size.
+        timeouts: per-phase :class:`~callboard.Timeouts`.
+        max_response_bytes: the largest answer read.
         default_fields: request fields used when a payload lacks them; the way to send
             a field the provider's API reference does not list.
         executor: the Executor in front of the Endpoint (rate-limit feedback, retries).

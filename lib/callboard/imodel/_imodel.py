@@ -57,19 +57,12 @@ class iModel:
       the caller's task — the same buckets, concurrency limit, hooks and events, no
       task spawned; observer hooks then run in the caller's task too.
 
-    Every option is a keyword below, as ``httpx.Client`` names its own, so a typo is an
-    error and not a silent extra: a keyword that is not an option must be a request
-    field the provider documents (``temperature=0.2``), and one close to an option
-    (``limit_request=5``) raises ``ConfigError`` with a did-you-mean.
-
     Args:
         backend: performs each call (``async execute(calling)``).
-        provider: a provider name (``"openai"``, ``"anthropic"``, ...; see
-            ``callboard.known_providers()``).
+        provider: a provider name (``"openai"``, ...; ``callboard.known_providers()``).
         endpoint: the endpoint to match with ``provider`` (``"chat"``,
             ``"chat/completions"``, ``"embeddings"``, ...).
-        rate_limiter: a :class:`~callboard.Limiter` for requests (the seeds' name for
-            ``limit_requests=`` given a limiter).
+        rate_limiter: a :class:`~callboard.Limiter` for requests (the seeds' name).
         executor: an Executor whose limiters this model shares (its buckets, so several
             models draw on one budget); the model runs its own Executor actor over them.
         hook_registry: the hooks to run.
@@ -93,12 +86,19 @@ class iModel:
             (capitals, digits and underscores name an environment variable, like
             ``"OPENAI_API_KEY"``; anything else is the key, wrapped in a Secret at once).
             Never stored: only a variable's name is kept (and serialized).
-        api_key_env: with ``provider``: the environment variable holding the key, said
-            explicitly.
-        base_url, path, method, auth, headers, timeout, transport, retry, circuit,
-            max_connections, timeouts, max_response_bytes: with ``provider``: the
-            :class:`~callboard.EndpointConfig` fields of that name (where and how to
-            reach it, retries, circuit breaker, per-phase timeouts, the largest answer).
+        api_key_env: with ``provider``: the key's environment variable, explicitly.
+        base_url: with ``provider``: where the API is (:class:`~callboard.EndpointConfig`).
+        path: with ``provider``: the endpoint's own path (EndpointConfig's, as below).
+        method: with ``provider``: the HTTP method.
+        auth: with ``provider``: how the key is sent (``None``: the provider's way).
+        headers: with ``provider``: extra non-secret headers.
+        timeout: with ``provider``: seconds to connect and between bytes of an answer.
+        transport: with ``provider``: ``"http"`` (h11), ``"httpx"``, ``"sdk"`` or a registered one.
+        retry: with ``provider``: a :class:`~callboard.RetryPolicy`.
+        circuit: with ``provider``: :class:`~callboard.CircuitSettings`.
+        max_connections: with ``provider``: the connection pool's size.
+        timeouts: with ``provider``: per-phase :class:`~callboard.Timeouts`.
+        max_response_bytes: with ``provider``: the largest answer read.
         default_fields: with ``provider``: request fields used when a call lacks them;
             the one place for request defaults, and how to send a field the provider's
             API reference does not list.
