@@ -90,6 +90,7 @@ from .imodel import HookOptions as HookOptions
 from .imodel import HookPhase as HookPhase
 from .imodel import HookRegistry as HookRegistry
 from .imodel import InvocationError as InvocationError
+from .imodel import ModelStopped as ModelStopped
 from .imodel import NotRestorable as NotRestorable
 from .imodel import ObserverFailed as ObserverFailed
 from .imodel import ObserverLagged as ObserverLagged
@@ -270,6 +271,7 @@ __all__ = [
     "ModelNotFound",
     "ModelPrice",
     "ModelResponse",
+    "ModelStopped",
     "ModelStreamResponse",
     "ModelType",
     "ModelTypeNotOffered",

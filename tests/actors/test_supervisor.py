@@ -256,13 +256,26 @@ async def test_child_ignoring_cancellation_is_reported_not_waited_on(
         timeouts = [e for e in bus_events(sub) if isinstance(e, ChildShutdownTimeout)]
         assert [(e.child_id, e.timeout) for e in timeouts] == [("stuck", 2.0)]
         assert stuck.alive  # trio cannot abandon it: it is still finishing, reported
+        info = supervisor.which_children()[0]
+        assert (info.id, info.running, info.stopping) == ("stuck", True, True)
+        # no second copy beside the first: restart_child waits one shutdown more, then
+        # says it is still stopping
+        with pytest.raises(ChildRunning, match="still stopping") as refused:
+            await supervisor.restart_child("stuck")
+        assert refused.value.stopping
+        assert trio.current_time() - start == pytest.approx(4.0)
+        assert stuck.starts == 1
+        with pytest.raises(ChildRunning, match="still stopping"):
+            await supervisor.delete_child("stuck")
         # the supervisor keeps working meanwhile
-        await supervisor.restart_child("stuck")
+        assert supervisor.which_children()[1].running
+        await trio.sleep_until(start + 100)  # the old run ends by itself...
+        await settle()
+        assert not supervisor.which_children()[0].running
+        await supervisor.restart_child("stuck")  # ... and the child starts again
         assert stuck.starts == 2
         stuck.stubborn = 0
         await supervisor.stop()
-    # run() returned only after the stuck incarnation really ended
-    assert trio.current_time() - start >= 100
 
 
 async def test_nested_supervisor_escalation_is_a_crash_for_its_parent() -> None:

@@ -15,6 +15,7 @@ from callboard import (
     BadRequest,
     CallboardError,
     Calling,
+    CallingStatus,
     CallingTimeoutError,
     ConfigError,
     Conflict,
@@ -463,3 +464,107 @@ async def test_a_payload_value_that_is_not_json(name: str) -> None:
         ("payload field 'metadata' is not JSON", "a value of type object", "convert the value"),
         field="metadata",
     )  # outside the nursery
+
+
+_INVOKE_MISTAKES: list[Any] = [
+    # fixed here: AttributeError ('dict' object has no attribute 'status')
+    pytest.param(
+        lambda m: m.invoke({"messages": HI}),
+        "calling",
+        ("invoke() takes a Calling", "got dict", "invoke(**payload) for a dict"),
+        id="invoke-a-payload-positionally",
+    ),
+    pytest.param(
+        lambda m: m.invoke(calling="x"),
+        "calling",
+        ("invoke() takes a Calling", "got str"),
+        id="invoke-a-string-as-calling",
+    ),
+    pytest.param(
+        lambda m: m.invoke_stream_with_channel({"messages": HI}),
+        "calling",
+        ("invoke_stream() takes a Calling", "got dict"),
+        id="stream-a-payload-positionally",
+    ),
+    # fixed here: TypeError from deep inside a comparison; timeout=True meant one second
+    pytest.param(
+        lambda m: m.invoke(messages=HI, timeout="5"),
+        "timeout",
+        ("timeout must be a number of seconds >= 0 or None", "got str '5'"),
+        id="invoke-timeout-as-a-string",
+    ),
+    pytest.param(
+        lambda m: m.invoke(messages=HI, timeout=[1]),
+        "timeout",
+        ("got list [1]",),
+        id="invoke-timeout-as-a-list",
+    ),
+    pytest.param(
+        lambda m: m.invoke(messages=HI, timeout=True),
+        "timeout",
+        ("got bool True",),
+        id="invoke-timeout-as-a-bool",
+    ),
+    pytest.param(
+        lambda m: m.invoke(messages=HI, poll_timeout="5"),
+        "poll_timeout",
+        ("poll_timeout must be a number of seconds >= 0 or None", "poll_timeout=5.0"),
+        id="invoke-poll-timeout-as-a-string",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "field", "phrases"), _INVOKE_MISTAKES)
+async def test_an_invoke_mistake_is_refused_before_anything_is_sent(
+    call: Any, field: str, phrases: tuple[str, ...]
+) -> None:
+    async with live() as tree:
+        sent = len(tree.fp.requests)
+        with pytest.raises(CallboardError) as caught:
+            await call(tree.model("openai"))
+        assert len(tree.fp.requests) == sent
+        await tree.still_serves()
+    assert_typed(caught.value, ConfigError, phrases, field=field)  # outside the nursery
+
+
+def _raises(payload: object) -> int:
+    raise ZeroDivisionError("the estimator's own bug")
+
+
+def _a_string(payload: object) -> int:
+    return "many"  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("started", [True, False])
+@pytest.mark.parametrize(
+    ("estimator", "phrase"),
+    [(_raises, "token_estimator raised ZeroDivisionError"), (_a_string, "returned str 'many'")],
+)
+async def test_a_broken_token_estimator_fails_its_call_with_a_typed_error(
+    estimator: Any, phrase: str, started: bool
+) -> None:
+    # fixed here: the estimator's own error (or a TypeError from the bucket) escaped
+    async with live() as tree:
+        model = iModel(
+            provider="openai",
+            base_url=f"{tree.fp.base_url}/v1",
+            api_key=CANARY,
+            model="gpt-4o",
+            limit_tokens=10_000,
+            token_estimator=estimator,
+        )
+        if started:
+            tree.registry.register(model, name="estimated")
+            await tree.registry.sync()
+        sent = len(tree.fp.requests)
+        with pytest.raises(CallboardError) as caught:
+            await model.invoke(messages=HI)
+        assert len(tree.fp.requests) == sent
+        assert caught.value.calling.status is CallingStatus.FAILED  # type: ignore[attr-defined]
+        if started:
+            tree.registry.remove("estimated")
+            await tree.registry.sync()
+        await tree.still_serves()
+    assert_typed(
+        caught.value, ConfigError, (phrase, "it must return", "int >= 0"), field="token_estimator"
+    )

@@ -12,6 +12,7 @@ import pytest
 from callboard import (
     Broadcast,
     CallboardError,
+    Calling,
     ChildSpec,
     CircuitBreaker,
     ConfigError,
@@ -19,6 +20,7 @@ from callboard import (
     Endpoint,
     EndpointConfig,
     Executor,
+    HookPhase,
     HookRegistry,
     InvalidChildSpec,
     InvalidEndpointConfig,
@@ -48,6 +50,10 @@ from .catalogue import CANARY, add, assert_typed, live
 
 async def _start(task_status: object = None) -> None:
     """A child start function for the ChildSpec rows (never run)."""
+
+
+def _two_arguments(event: object, extra: object) -> None:
+    """An observer handler with one required parameter too many."""
 
 
 def _redis() -> coredis.Redis[str]:
@@ -80,11 +86,42 @@ ROWS: list[tuple[str, Build, type[CallboardError], tuple[str, ...], str | None]]
         "timeout",
     ),
     (
-        "endpoint-raw-key-as-api-key",
-        lambda: EndpointConfig(provider="openai", api_key=CANARY),
+        # fixed here: an empty key was accepted and every call failed later, retried
+        "endpoint-empty-api-key",
+        lambda: EndpointConfig(provider="openai", api_key=""),
         InvalidEndpointConfig,
-        ("must name an environment variable", "wrap it: Secret(key)"),
+        ("api_key is an empty string", "api_key=Secret(key)", "api_key_env='NAME'"),
         "api_key",
+    ),
+    (
+        "endpoint-key-and-key-variable",
+        lambda: EndpointConfig(provider="openai", api_key=CANARY, api_key_env="OPENAI_API_KEY"),
+        InvalidEndpointConfig,
+        ("give api_key", "or api_key_env", "not both"),
+        "api_key_env",
+    ),
+    (
+        # fixed here: 'http://' was accepted and every call failed as a retried
+        # ConnectionFailed
+        "endpoint-base-url-without-host",
+        lambda: EndpointConfig(provider="openai", base_url="http://"),
+        InvalidEndpointConfig,
+        ("base_url: names no host", "'http://127.0.0.1:8000/v1'"),
+        "base_url",
+    ),
+    (
+        "endpoint-base-url-with-spaces",
+        lambda: EndpointConfig(provider="openai", base_url="http://local host:8000/v1"),
+        InvalidEndpointConfig,
+        ("base_url: must not contain spaces or control characters",),
+        "base_url",
+    ),
+    (
+        "endpoint-base-url-bad-port",
+        lambda: EndpointConfig(provider="openai", base_url="http://127.0.0.1:99999/v1"),
+        InvalidEndpointConfig,
+        ("base_url: has an invalid port",),
+        "base_url",
     ),
     (
         "endpoint-key-in-headers",
@@ -149,6 +186,20 @@ ROWS: list[tuple[str, Build, type[CallboardError], tuple[str, ...], str | None]]
         ConfigError,
         ("failure_threshold must be a whole number >= 1",),
         "failure_threshold",
+    ),
+    (
+        "circuit-rate-out-of-range",
+        lambda: CircuitBreaker(failure_rate=1.5),
+        ConfigError,
+        ("failure_rate must be a share of calls in (0, 1]", "None to open on consecutive"),
+        "failure_rate",
+    ),
+    (
+        "circuit-that-could-never-open",
+        lambda: CircuitBreaker(failure_rate=None),
+        ConfigError,
+        ("the circuit could never open", "failure_threshold"),
+        "failure_rate",
     ),
     (
         "circuit-negative-recovery",
@@ -228,6 +279,147 @@ ROWS: list[tuple[str, Build, type[CallboardError], tuple[str, ...], str | None]]
         ConfigError,
         ("executor= brings its own limits", "drop limit_requests, limit_tokens"),
         "executor",
+    ),
+    (
+        # fixed here: a misspelled option was sent in every request body, and the rate
+        # limit it meant silently did not exist
+        "imodel-misspelled-limit",
+        lambda: iModel(provider="openai", api_key=CANARY, limit_request=5),
+        ConfigError,
+        ("unknown keyword 'limit_request'", "did you mean limit_requests?"),
+        "limit_request",
+    ),
+    (
+        "imodel-misspelled-endpoint-option",
+        lambda: iModel(provider="openai", api_key=CANARY, base_ulr="http://127.0.0.1:9/v1"),
+        ConfigError,
+        ("unknown keyword 'base_ulr'", "did you mean base_url?"),
+        "base_ulr",
+    ),
+    (
+        "imodel-retry-setting-as-an-option",
+        lambda: iModel(provider="openai", api_key=CANARY, max_retries=3),
+        ConfigError,
+        ("unknown keyword 'max_retries'", "did you mean retry=RetryPolicy(max_retries=...)?"),
+        "max_retries",
+    ),
+    (
+        "imodel-misspelled-request-field",
+        lambda: iModel(provider="openai", api_key=CANARY, max_token=64),
+        ConfigError,
+        ("did you mean the request field 'max_tokens'?", "default_fields={'max_token': ...}"),
+        "max_token",
+    ),
+    (
+        "imodel-unknown-request-field",
+        lambda: iModel(provider="anthropic", api_key=CANARY, frobnicate=1),
+        ConfigError,
+        (
+            "neither an option nor a request field anthropic's chat API documents",
+            "To send it in every request on purpose, pass default_fields={'frobnicate': ...}",
+        ),
+        "frobnicate",
+    ),
+    (
+        "imodel-endpoint-option-with-a-backend",
+        lambda: iModel(backend=Tool(add), base_url="http://127.0.0.1:9/v1", timeout=5),
+        ConfigError,
+        ("base_url, timeout configure a provider's endpoint", "with backend= configure"),
+        "base_url",
+    ),
+    (
+        "imodel-empty-api-key",
+        lambda: iModel(provider="openai", api_key=""),
+        ConfigError,
+        ("api_key is an empty string", "api_key=Secret(key)"),
+        "api_key",
+    ),
+    (
+        "imodel-key-and-key-variable",
+        lambda: iModel(provider="openai", api_key=Secret(CANARY), api_key_env="OPENAI_API_KEY"),
+        ConfigError,
+        ("not both",),
+        "api_key_env",
+    ),
+    (
+        "imodel-base-url-without-host",
+        lambda: iModel(provider="openai", api_key=CANARY, base_url="http://"),
+        InvalidEndpointConfig,
+        ("base_url: names no host",),
+        "base_url",
+    ),
+    (
+        "imodel-base-url-with-spaces",
+        lambda: iModel(provider="openai", api_key=CANARY, base_url="http://local host/v1"),
+        InvalidEndpointConfig,
+        ("base_url: must not contain spaces or control characters",),
+        "base_url",
+    ),
+    (
+        # fixed here: it failed only once a call streamed
+        "imodel-negative-stream-buffer",
+        lambda: iModel(backend=Tool(add), stream_buffer_size=-1),
+        ConfigError,
+        ("stream_buffer_size must be an int >= 0", "got -1"),
+        "stream_buffer_size",
+    ),
+    (
+        "imodel-zero-event-buffer",
+        lambda: iModel(backend=Tool(add), event_buffer_size=0),
+        ConfigError,
+        ("event_buffer_size must be an int >= 1",),
+        "event_buffer_size",
+    ),
+    (
+        "imodel-tags-as-one-string",
+        lambda: iModel(backend=Tool(add), tags="math"),
+        ConfigError,
+        ("tags must be a collection of strings", "{'llm'}"),
+        "tags",
+    ),
+    (
+        "imodel-estimator-not-callable",
+        lambda: iModel(backend=Tool(add), token_estimator=42),  # type: ignore[arg-type]
+        ConfigError,
+        ("token_estimator must be a function payload -> tokens",),
+        "token_estimator",
+    ),
+    (
+        # fixed here: from_dict(None) raised TypeError, from_dict('...') ValueError
+        "imodel-from-dict-none",
+        lambda: iModel.from_dict(None),  # type: ignore[arg-type]
+        ConfigError,
+        ("iModel.from_dict() takes the mapping iModel.to_dict() returned", "got NoneType"),
+        "data",
+    ),
+    (
+        "imodel-from-dict-a-string",
+        lambda: iModel.from_dict("model.json"),  # type: ignore[arg-type]
+        ConfigError,
+        ("through json.dumps / json.loads", "got str"),
+        "data",
+    ),
+    (
+        # fixed here: timeout='5' and timeout=[1] raised TypeError, timeout=True meant 1 s
+        "calling-timeout-as-a-string",
+        lambda: Calling({"messages": []}, timeout="5"),  # type: ignore[arg-type]
+        ConfigError,
+        ("timeout must be a number of seconds >= 0 or None", "got str '5'", "timeout=5.0"),
+        "timeout",
+    ),
+    (
+        "calling-timeout-as-a-list",
+        lambda: Calling({"messages": []}, timeout=[1]),  # type: ignore[arg-type]
+        ConfigError,
+        ("got list [1]",),
+        "timeout",
+    ),
+    (
+        "calling-timeout-as-a-bool",
+        lambda: Calling({"messages": []}, timeout=True),
+        ConfigError,
+        ("got bool True",),
+        "timeout",
     ),
     (
         "imodel-from-dict-with-a-tool",
@@ -381,6 +573,28 @@ ROWS: list[tuple[str, Build, type[CallboardError], tuple[str, ...], str | None]]
         ConfigError,
         ("phase must be a HookPhase",),
         "phase",
+    ),
+    (
+        # fixed here: the handler failed on every call, reported only as an event
+        "hook-handler-without-the-calling",
+        lambda: HookRegistry().register(HookPhase.PreInvocation, lambda: None),
+        ConfigError,
+        ("cannot be called by the PreInvocation phase", "one positional argument, the Calling"),
+        "handler",
+    ),
+    (
+        "hook-observer-with-two-arguments",
+        lambda: HookRegistry().register(HookPhase.AnyEvent, _two_arguments),
+        ConfigError,
+        ("cannot be called by the AnyEvent phase", "handler(event)", "give any other"),
+        "handler",
+    ),
+    (
+        "match-endpoint-misspelled-option",
+        lambda: match_endpoint("openai", "chat", api_key=Secret(CANARY), time_out=5),
+        ConfigError,
+        ("match_endpoint() got an unknown keyword 'time_out'", "did you mean timeout?"),
+        "time_out",
     ),
     (
         "fault-success-status",

@@ -185,8 +185,9 @@ def test_unreachable_provider_is_one_line(
 def test_a_dead_url_shows_the_error_that_opened_the_circuit(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 20 calls with retries: five connection failures open the Endpoints' circuits, and
-    # the calls that come later fail fast with CircuitOpen. The user must still be told
+    # 20 calls with retries: connection failures open the Endpoints' circuits once
+    # minimum_calls (20) attempts ended, half of them failed, and the calls that come
+    # later fail fast with CircuitOpen. The user must still be told
     # that the connection failed, which is what there is to fix.
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-dead")
     argv = ["--provider", "openai", "--base-url", f"http://127.0.0.1:{_free_port()}/v1"]
@@ -198,7 +199,7 @@ def test_a_dead_url_shows_the_error_that_opened_the_circuit(
         "callboard bench: error: no call succeeded: "
         "ConnectionFailed: the connection to openai failed"
     )
-    assert "the circuit of openai:chat opened after 5 failures in a row" in last
+    assert "the circuit of openai:chat opened after 20 failures in a row" in last
     table = captured.out
     assert "CircuitOpen" in table and "ConnectionFailed" in table  # the kinds, counted
     for row in ("failed with", "retried after", "first error", "circuit opened"):
@@ -208,7 +209,7 @@ def test_a_dead_url_shows_the_error_that_opened_the_circuit(
     assert report["failed_by"]["CircuitOpen"] > 0
     assert report["retried_after"]["ConnectionFailed"] >= 4
     (circuit,) = report["circuits_opened"][:1]
-    assert circuit["failures"] == 5
+    assert circuit["failures"] == 20
     assert circuit["cause"].startswith("ConnectionFailed: the connection to openai failed")
     assert "sk-test" not in captured.err + captured.out
 

@@ -52,11 +52,37 @@ def test_an_unknown_provider_lists_the_known_ones() -> None:
         match_endpoint("skynet", "chat")
 
 
-def test_a_raw_key_as_a_string_is_refused_without_echoing_it() -> None:
+def test_a_raw_key_is_read_as_iModel_reads_it_and_never_shows() -> None:
+    # fixed here: EndpointConfig refused a raw key that iModel(api_key=...) accepted
+    config = EndpointConfig(provider="openai", api_key=CANARY)
+    assert config.api_key == Secret(CANARY) and config.api_key_env is None
+    shown = repr(config) + str(config.to_dict())
+    assert CANARY not in shown
+    named = EndpointConfig(provider="openai", api_key="MY_KEY_VAR")  # a variable's name
+    assert (named.api_key, named.api_key_env) == (None, "MY_KEY_VAR")
+    explicit = EndpointConfig(provider="openai", api_key_env="my-key.v2")  # any name
+    assert explicit.api_key_env == "my-key.v2"
+    assert explicit.resolve_api_key() is None  # not set
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "phrase"),
+    [
+        ({"api_key": ""}, "api_key", "api_key is an empty string"),
+        ({"api_key": Secret("")}, "api_key", "empty Secret"),
+        ({"api_key": 42}, "api_key", "got int"),
+        ({"api_key": CANARY, "api_key_env": "K"}, "api_key_env", "not both"),
+        ({"api_key_env": "MY KEY"}, "api_key_env", "no spaces"),
+    ],
+)
+def test_bad_key_options_are_refused_without_echoing_a_key(
+    options: dict[str, object], field: str, phrase: str
+) -> None:
     with pytest.raises(InvalidEndpointConfig) as caught:
-        EndpointConfig(provider="openai", api_key=CANARY)
-    assert CANARY not in str(caught.value)
-    assert "Secret(key)" in str(caught.value)
+        EndpointConfig(provider="openai", **options)  # type: ignore[arg-type]
+    assert caught.value.field == field
+    assert phrase in str(caught.value)
+    assert CANARY not in str(caught.value) + repr(caught.value)
 
 
 def test_the_config_round_trips_through_the_converter() -> None:

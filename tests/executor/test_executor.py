@@ -314,6 +314,42 @@ async def test_cancelling_the_executor_aborts_what_it_holds(autojump_clock: trio
         await executor.submit(Calling())
 
 
+@pytest.mark.parametrize("how", ["cancelled", "stopped"])
+async def test_a_submit_waiting_for_room_wakes_when_the_executor_ends(
+    how: str, autojump_clock: trio.abc.Clock
+):
+    # fixed here: it waited forever on the queue room of a run that had ended (and a
+    # later run made fresh room), so its caller and the Calling's waiters hung
+    executor = Executor(ScriptedBackend(), concurrency_limit=1, queue_capacity=1)
+    refused: list[CallingStatus] = []
+    waiting = Calling()
+
+    async def submit() -> None:
+        with pytest.raises(ActorStopped):
+            await executor.submit(waiting)
+        refused.append(waiting.status)
+
+    async with trio.open_nursery() as host:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(executor.run)
+            for _ in range(3):  # running, waiting for the slot, queued: the queue is full
+                executor.submit_nowait(Calling({"sleep": 100}))
+                await trio.sleep(0.1)
+            host.start_soon(submit)
+            await trio.sleep(1)
+            assert refused == []  # waiting for room
+            if how == "cancelled":
+                nursery.cancel_scope.cancel()
+            else:
+                executor.ref.stop()
+        await trio.testing.wait_all_tasks_blocked()
+        assert refused == [CallingStatus.PENDING]  # not queued: free to go elsewhere
+        async with trio.open_nursery() as nursery:  # a later run accepts it
+            await nursery.start(executor.run)
+            assert await executor.call(waiting) == "ok"
+            executor.ref.stop()
+
+
 async def test_graceful_stop_runs_what_was_queued(autojump_clock: trio.abc.Clock):
     executor = Executor(ScriptedBackend(), concurrency_limit=1)
     callings = [Calling({"sleep": 1}) for _ in range(3)]

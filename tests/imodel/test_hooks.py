@@ -49,6 +49,57 @@ def test_register_defaults_and_validation() -> None:
     assert hooks.hooks(HookPhase.PreInvocation) == ()
 
 
+def _no_arguments() -> None:
+    pass
+
+
+def _two_required(event: object, extra: object) -> None:
+    pass
+
+
+class _Recorder:
+    def __call__(self, calling: Calling, **params: Any) -> None:
+        pass
+
+    def method(self, event: object, note: str = "") -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("phase", "handler"),
+    [
+        (HookPhase.PreInvocation, _no_arguments),
+        (HookPhase.PostInvocation, lambda *, calling: None),
+        (HookPhase.AnyEvent, _two_required),
+        (HookPhase.ErrorHandling, _no_arguments),
+    ],
+)
+def test_a_handler_its_phase_cannot_call_is_refused_at_register(
+    phase: HookPhase, handler: Any
+) -> None:
+    # fixed here: such a handler raised TypeError on every call, reported only as a
+    # HookFailed event, and the calls completed as if it had run
+    hooks = HookRegistry()
+    with pytest.raises(ConfigError, match=f"cannot be called by the {phase.name} phase") as caught:
+        hooks.register(phase, handler)
+    assert caught.value.field == "handler"
+    assert "give any other parameter a default" in str(caught.value)
+    assert len(hooks) == 0
+
+
+@pytest.mark.parametrize(
+    ("phase", "handler"),
+    [
+        (HookPhase.PreInvocation, _Recorder()),  # a callable object
+        (HookPhase.PreEventCreate, lambda calling, user: None),  # user: a per-call param
+        (HookPhase.AnyEvent, _Recorder().method),  # a bound method with a default
+        (HookPhase.StreamChunk, print),  # a builtin
+    ],
+)
+def test_handlers_that_fit_their_phase_are_accepted(phase: HookPhase, handler: Any) -> None:
+    assert HookRegistry().register(phase, handler).handler is handler
+
+
 @pytest.mark.parametrize("started", [False, True])
 async def test_interceptors_run_in_phase_and_registration_order(started: bool) -> None:
     order: list[str] = []

@@ -314,7 +314,7 @@ async def test_a_bad_poll_timeout_is_refused_before_the_call(bad: float) -> None
     calling = await model.create_calling(q=1)
     with pytest.raises(ConfigError) as refused:
         await model.invoke(calling=calling, poll_timeout=bad)
-    assert refused.value.field == "timeout"
+    assert refused.value.field == "poll_timeout"  # the argument that was wrong
     assert calling.status is CallingStatus.PENDING
     assert backend.calls == 0
 

@@ -8,9 +8,11 @@ import pytest
 import trio
 
 from callboard.calling import CallingStatus
+from callboard.endpoint import CircuitSettings, Endpoint, Timeouts
 from callboard.errors import ConfigError
 from callboard.imodel import HookPhase, HookRegistry, InvocationError, NotRestorable, iModel
 from callboard.limits import TokenBucket
+from callboard.resilience import RetryPolicy
 from callboard.tools import Tool
 from tests.model_backends import EchoBackend, FailingBackend
 
@@ -153,3 +155,51 @@ def test_a_raw_key_is_dropped_from_the_config() -> None:
     assert data["backend"]["api_key_env"] is None
     assert CANARY not in json.dumps(data)
     assert CANARY not in repr(model) and CANARY not in repr(model.backend)
+
+
+def test_a_model_with_retry_and_circuit_settings_round_trips(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CALLBOARD_TEST_KEY_2", CANARY)
+    # fixed here: to_dict raised "endpoint_options must hold only JSON values"
+    retry = RetryPolicy(max_retries=5, base_delay=0.1, jitter="none")
+    circuit = CircuitSettings(failure_rate=0.3, minimum_calls=50)
+    model = iModel(
+        provider="openai",
+        api_key_env="CALLBOARD_TEST_KEY_2",
+        base_url="http://127.0.0.1:9/v1",
+        model="gpt-4o",
+        retry=retry,
+        circuit=circuit,
+        timeout=None,
+        timeouts=Timeouts(connect=2.0, first_byte=30.0),
+        temperature=0.2,
+    )
+    data = json.loads(json.dumps(model.to_dict()))
+    options = data["backend"]["options"]
+    assert options["retry"]["max_retries"] == 5 and options["circuit"]["failure_rate"] == 0.3
+    assert options["timeout"] is None and options["temperature"] == 0.2
+    restored = iModel.from_dict(data)
+    assert isinstance(restored.backend, Endpoint)
+    config = restored.backend.config
+    assert (config.retry, config.circuit, config.timeout) == (retry, circuit, None)
+    assert config.timeouts == Timeouts(connect=2.0, first_byte=30.0)
+    assert config.default_fields == {"model": "gpt-4o", "temperature": 0.2}
+    assert config.api_key_env == "CALLBOARD_TEST_KEY_2"
+    assert restored.to_dict() == data
+
+
+def test_bad_retry_data_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLBOARD_TEST_KEY_3", CANARY)
+    data = iModel(provider="openai", api_key_env="CALLBOARD_TEST_KEY_3", retry=RetryPolicy())
+    data = data.to_dict()
+    data["backend"]["options"]["retry"]["max_retries"] = "many"
+    with pytest.raises(ConfigError, match="retry option"):
+        iModel.from_dict(data)
+
+
+def test_a_limit_given_as_a_live_object_is_not_serialized_silently() -> None:
+    model = iModel(backend=EchoBackend(), limit_tokens=TokenBucket(100, 60))
+    with pytest.raises(ConfigError, match="limit_tokens was given as an object") as caught:
+        model.to_dict()
+    assert caught.value.field == "limit_tokens"

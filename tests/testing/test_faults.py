@@ -64,6 +64,35 @@ async def test_malformed_json(fp: FakeProvider, client: httpx2.AsyncClient) -> N
         response.json()
 
 
+async def test_hostile_body_nests_deeper_than_a_recursive_parser_goes(
+    fp: FakeProvider, client: httpx2.AsyncClient
+) -> None:
+    fp.script("*", [Fault.hostile_body(), Fault.hostile_body()])
+    response = await client.post("/v1/chat/completions", headers=OPENAI_AUTH, json=chat())
+    assert response.status_code == 200
+    assert response.content == b"[" * 1100 + b"]" * 1100
+    with pytest.raises(RecursionError):  # what a client's parser meets
+        json.loads(response.content)
+    async with client.stream(
+        "POST", "/v1/chat/completions", headers=OPENAI_AUTH, json=chat("a b c d", stream=True)
+    ) as streamed:
+        lines = [line async for line in streamed.aiter_lines() if line]
+    assert "data: " + "[" * 1100 + "]" * 1100 in lines
+    assert lines[-1] == "data: [DONE]"  # the rest of the stream is intact
+
+
+async def test_rate_limited_says_the_retry_after_it_is_given(
+    fp: FakeProvider, client: httpx2.AsyncClient
+) -> None:
+    fp.script("*", [Fault.rate_limited(retry_after=99_999), Fault.rate_limited()])
+    absurd = await client.post("/v1/chat/completions", headers=OPENAI_AUTH, json=chat())
+    plain = await client.post("/v1/chat/completions", headers=OPENAI_AUTH, json=chat())
+    assert (absurd.status_code, plain.status_code) == (429, 429)
+    assert absurd.headers["retry-after"] == "99999"
+    assert absurd.headers["retry-after-ms"] == "99999000"
+    assert plain.headers["retry-after"] == "1"
+
+
 async def test_reset_mid_body(fp: FakeProvider, client: httpx2.AsyncClient) -> None:
     fp.script("*", [Fault.reset(), Fault.reset()])
     with pytest.raises(httpx2.TransportError):

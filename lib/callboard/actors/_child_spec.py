@@ -109,10 +109,13 @@ class ChildInfo:
     """One row of ``Supervisor.which_children()``.
 
     ``value`` is what the child passed to ``task_status.started`` (an ``ActorRef`` for an
-    actor) while it runs, ``None`` when it is not running.
+    actor) while it runs, ``None`` when it is not running. ``stopping`` is true for a
+    child that was told to stop and whose task still runs past its ``shutdown``
+    (``running`` is true too: its task has not ended).
     """
 
     id: str
     running: bool
     restart: Restart
     value: object = None
+    stopping: bool = False

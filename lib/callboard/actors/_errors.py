@@ -126,12 +126,20 @@ class ChildNotFound(ActorError, LookupError):
 
 
 class ChildRunning(ActorError):
-    """The operation needs a stopped child, but this one is running."""
+    """The operation needs a stopped child, but this one is running (``stopping``: it was
+    told to stop and its task has not ended yet)."""
 
-    def __init__(self, supervisor: str, child_id: str, operation: str) -> None:
-        super().__init__(
-            f"{operation}: child {child_id!r} of supervisor {supervisor!r} is running; "
-            "call terminate_child() first"
-        )
+    def __init__(
+        self, supervisor: str, child_id: str, operation: str, *, stopping: bool = False
+    ) -> None:
+        if stopping:
+            why = (
+                "is still stopping: its last run outlived its shutdown timeout and has not "
+                "ended; try again once it has (see which_children())"
+            )
+        else:
+            why = "is running; call terminate_child() first"
+        super().__init__(f"{operation}: child {child_id!r} of supervisor {supervisor!r} {why}")
         self.supervisor = supervisor
         self.child_id = child_id
+        self.stopping = stopping

@@ -1,7 +1,7 @@
 """Supervision: a supervisor's children while it runs, and the OTP rules applied to them.
 
-Each child runs in its own task in the supervisor's nursery, under a shielded cancel
-scope only :meth:`Supervision.terminate` cancels, and reports its end on the
+Each child runs in its own task in the supervisor's nursery, under a cancel scope only
+:meth:`Supervision.terminate` cancels (shielded once the child is ready), and reports its end on the
 supervisor's exit channel. :meth:`Supervision.on_exit` applies the restart type
 (PERMANENT, TRANSIENT, TEMPORARY), picks the group the strategy restarts with the child
 (ONE_FOR_ONE, ONE_FOR_ALL, REST_FOR_ONE), counts the restart against the intensity and,
@@ -68,7 +68,7 @@ class Supervision:
     async def _child_task(
         self, child: SupervisedChild, run: Incarnation, *, task_status: trio.TaskStatus[Any]
     ) -> None:
-        relay = StartRelay(task_status)
+        relay = StartRelay(task_status, run)
         reason: Literal["normal", "crash"] = "normal"
         error: BaseException | None = None
         try:
@@ -103,6 +103,7 @@ class Supervision:
         if run is None:
             return
         child.run = None
+        child.stopping = run  # until its task ended: no new incarnation beside it
         run.stopping = True
         run.scope.cancel()
         with trio.move_on_after(child.spec.shutdown):
@@ -116,8 +117,9 @@ class Supervision:
         self._publish(ChildStopped(supervisor=self._name, child_id=child.spec.id))
 
     async def shutdown_all(self) -> None:
-        """Terminate every child, in reverse start order."""
+        """Terminate every child, in reverse start order; no pending restart happens."""
         for child in reversed(self.children):
+            child.restart_pending = False
             await self.terminate(child)
 
     # ------------------------------------------------------------------ restarts
@@ -126,7 +128,11 @@ class Supervision:
         """Apply the OTP rules to an exit; the escalation when the intensity is exceeded."""
         child = exit_.child
         if exit_.run.stopping or child.run is not exit_.run:
-            return None  # we stopped it on purpose, or it is an older incarnation
+            # We stopped it on purpose, or it is an older incarnation: perhaps one that
+            # outlived its shutdown while its group restarted, whose restart was put off.
+            if child.stopping is exit_.run:
+                return await self._stopped_late(child)
+            return None
         child.run = None
         error = None if exit_.error is None else repr(exit_.error)
         self._publish(
@@ -141,6 +147,26 @@ class Supervision:
         if restart is Restart.TRANSIENT and exit_.reason == "normal":
             return None
         return await self._restart(child)
+
+    async def _stopped_late(self, child: SupervisedChild) -> SupervisorEscalation | None:
+        """A stuck incarnation ended at last: make the restart it was due (counted when
+        its group restarted), as a crash if that start fails."""
+        child.stopping = None
+        if not child.restart_pending:
+            return None
+        child.restart_pending = False
+        if child not in self.children or child.run is not None:
+            return None
+        try:
+            await self.start(child, restarted=True)
+        except Exception as exc:
+            self._publish(
+                ChildExited(
+                    supervisor=self._name, child_id=child.spec.id, reason="crash", error=repr(exc)
+                )
+            )
+            return await self._restart(child)
+        return None
 
     async def _restart(self, failed: SupervisedChild) -> SupervisorEscalation | None:
         while True:
@@ -175,13 +201,23 @@ class Supervision:
                     self.children.remove(child)
         for child in group:
             if child in self.children and child.run is None:
+                if child.still_stopping:
+                    # It outlived its shutdown: starting it now would run a second copy
+                    # beside the first (an Actor refuses: "already running", counted as
+                    # one more crash each time). It starts when that task ends.
+                    child.restart_pending = True
+                    continue
                 try:
                     await self.start(child, restarted=True)
                 except Exception as exc:
                     raise _StartFailed(child, exc) from exc
 
     async def _escalate(self) -> SupervisorEscalation:
-        await self.shutdown_all()
+        # Shielded (each child's stop is bounded by its shutdown): a parent cancelled
+        # while the children stop must still get the escalation, not a bare Cancelled
+        # that would lose why the tree went down.
+        with trio.CancelScope(shield=True):
+            await self.shutdown_all()
         intensity = self._intensity
         restarts = len(intensity)
         self._publish(

@@ -1,7 +1,8 @@
 """Supervisor: OTP supervision for Trio tasks.
 
 A supervisor runs each child in its own task inside the supervisor's nursery, under a
-shielded cancel scope the supervisor alone cancels. That is what lets it stop children
+cancel scope the supervisor alone cancels (shielded from the moment the child reported
+ready). That is what lets it stop children
 one by one, in reverse start order, even when its own parent scope is cancelled: the
 parent's cancellation reaches the supervisor, which then shuts its children down in
 order (each within its ``shutdown`` timeout) before letting the cancellation continue.
@@ -270,12 +271,18 @@ class Supervisor:
     async def terminate_child(self, child_id: str) -> None:
         """Stop a child (its spec is kept, except a TEMPORARY child's, which is removed).
 
+        Waits up to the child's ``shutdown`` for it to end; one still running then is
+        reported (``ChildShutdownTimeout``) and listed by :meth:`which_children` as
+        running and stopping until its task ends by itself.
+
         Raises:
+            ActorError: the supervisor is not running.
             ChildNotFound: no such child.
         """
         self._require_running("terminate_child")
         async with self._lock:
             child = self._find(child_id)
+            child.restart_pending = False  # stopped on purpose: no put-off restart either
             await self._supervision.terminate(child)
             if child.spec.restart is Restart.TEMPORARY:
                 self._supervision.children.remove(child)
@@ -283,40 +290,68 @@ class Supervisor:
     async def restart_child(self, child_id: str) -> Any:
         """Start a stopped child again; returns its started value.
 
+        A child whose last incarnation outlived its ``shutdown`` is still running: this
+        waits up to ``shutdown`` once more for that task to end before starting a new
+        one, never running two at once.
+
         Raises:
+            ActorError: the supervisor is not running.
             ChildNotFound: no such child.
-            ChildRunning: the child is running (terminate it first).
+            ChildRunning: the child is running (terminate it first), or its last
+                incarnation is still stopping after a second ``shutdown`` period.
+            Exception: whatever the child's start raised (the child stays stopped).
         """
         self._require_running("restart_child")
         async with self._lock:
             child = self._find(child_id)
             if child.run is not None:
                 raise ChildRunning(self._name, child_id, "restart_child")
+            stopping = child.stopping
+            if child.still_stopping and stopping is not None:
+                with trio.move_on_after(child.spec.shutdown):
+                    await stopping.done.wait()
+                if child.still_stopping:
+                    raise ChildRunning(self._name, child_id, "restart_child", stopping=True)
+            child.restart_pending = False
             return await self._supervision.start(child, restarted=False)
 
     async def delete_child(self, child_id: str) -> None:
         """Forget a stopped child's spec.
 
         Raises:
+            ActorError: the supervisor is not running.
             ChildNotFound: no such child.
-            ChildRunning: the child is running (terminate it first).
+            ChildRunning: the child is running (terminate it first), or its last
+                incarnation is still stopping.
         """
         self._require_running("delete_child")
         async with self._lock:
             child = self._find(child_id)
             if child.run is not None:
                 raise ChildRunning(self._name, child_id, "delete_child")
+            if child.still_stopping:
+                raise ChildRunning(self._name, child_id, "delete_child", stopping=True)
             self._supervision.children.remove(child)
             await trio.lowlevel.checkpoint()
 
     def which_children(self) -> list[ChildInfo]:
-        """The children in start order, running or not."""
-        return [
-            ChildInfo(
-                id=child.spec.id,
-                running=child.run is not None,
-                restart=child.spec.restart,
-                value=None if child.run is None else child.run.value,
+        """The children in start order, running or not.
+
+        ``running`` says whether the child's task runs right now: also when it was told
+        to stop and outlived its ``shutdown`` (``stopping`` then says so), not once its
+        task ended, even before the supervisor has handled that exit.
+        """
+        infos: list[ChildInfo] = []
+        for child in self._supervision.children:
+            running = child.alive
+            run = child.run
+            infos.append(
+                ChildInfo(
+                    id=child.spec.id,
+                    running=running,
+                    restart=child.spec.restart,
+                    value=run.value if running and run is not None else None,
+                    stopping=running and run is None,
+                )
             )
-            for child in self._supervision.children
-        ]
+        return infos

@@ -61,14 +61,25 @@ class CallingOwner(Protocol):
         ...
 
 
-def check_timeout(value: float | None) -> None:
-    """Refuse a negative or NaN timeout (``None`` means no limit).
+def check_timeout(value: object, field: str = "timeout") -> None:
+    """Refuse a timeout that is not a number of seconds >= 0 (``None`` means no limit).
+
+    A bool is refused too (``True`` is not one second), and so is a string: ``"5"`` would
+    otherwise fail later, as a TypeError from deep inside a comparison.
 
     Raises:
-        ConfigError: ``value`` is not ``None`` and not a number >= 0.
+        ConfigError: ``value`` is not ``None`` and not a number >= 0 (``field`` named).
     """
-    if value is not None and not value >= 0:
-        raise ConfigError(f"timeout must be >= 0 seconds or None, got {value!r}", field="timeout")
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(
+            f"{field} must be a number of seconds >= 0 or None, got {type(value).__name__} "
+            f"{value!r}; pass a number, e.g. {field}=5.0",
+            field=field,
+        )
+    if not value >= 0:
+        raise ConfigError(f"{field} must be >= 0 seconds or None, got {value!r}", field=field)
 
 
 def _validate_timeout(_: object, __: attrs.Attribute[float | None], value: float | None) -> None:

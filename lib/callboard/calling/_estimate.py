@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-__all__ = ["TokenEstimator", "estimate_tokens"]
+from callboard.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ._calling import Calling
+
+__all__ = ["TokenEstimator", "estimate_tokens", "estimate_with"]
 
 TokenEstimator = Callable[[Mapping[str, Any]], int]
 """Maps a Calling's payload to the tokens to reserve for it (prompt plus output)."""
@@ -61,3 +67,58 @@ def _text_length(content: object) -> int:
                 total += _text_length(part.get("text"))  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
         return total
     return 0
+
+
+def estimate_with(
+    estimator: TokenEstimator,
+    calling: Calling,
+    fail: Callable[[Calling, BaseException], None] | None = None,
+) -> int:
+    """Run a user's ``token_estimator`` on ``calling``'s payload and check its answer.
+
+    The estimator is user code: one that raises or returns something that is not a
+    number would otherwise surface as its own error (or a TypeError deep in a bucket),
+    far from the option that caused it. A float is rounded up.
+
+    Args:
+        estimator: the user's function.
+        calling: the Calling to estimate.
+        fail: called with the Calling and the error before it is raised (to fail the
+            call and say so).
+
+    Raises:
+        ConfigError: the estimator raised, or returned something other than a finite
+            number >= 0 (``field="token_estimator"``; the estimator's error is the cause).
+    """
+    try:
+        return _checked(estimator, calling)
+    except ConfigError as error:
+        if fail is not None:
+            fail(calling, error)
+        raise
+
+
+def _checked(estimator: TokenEstimator, calling: Calling) -> int:
+    try:
+        value = cast(object, estimator(calling.payload))  # user code: it may return anything
+    except Exception as error:
+        raise ConfigError(
+            f"token_estimator raised {type(error).__name__} on calling {calling.id}; it must "
+            "return the tokens to reserve (an int >= 0) for any payload",
+            field="token_estimator",
+        ) from error
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ConfigError(
+            f"token_estimator returned {type(value).__name__} {value!r:.40} for calling "
+            f"{calling.id}; it must return the tokens to reserve as an int >= 0",
+            field="token_estimator",
+        )
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConfigError(
+                f"token_estimator returned {value!r} for calling {calling.id}; it must "
+                "return a finite number of tokens",
+                field="token_estimator",
+            )
+        return math.ceil(value)
+    return value

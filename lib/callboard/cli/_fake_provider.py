@@ -22,6 +22,8 @@ _FAULTS = {
     "truncated_sse": Fault.truncated_sse(),
     "sse_error": Fault.sse_error(),
     "429": Fault.rate_limited(),
+    "retry_after_absurd": Fault.rate_limited(retry_after=99_999),
+    "hostile_body": Fault.hostile_body(),
 }
 
 

@@ -11,27 +11,37 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
 import attrs
 import cattrs
 
-from callboard.errors import CallboardError
+from callboard.errors import CallboardError, ConfigError
 from callboard.providers import endpoint_model_type, get_provider
-from callboard.resilience import RetryPolicy
+from callboard.resilience import (
+    CircuitBreaker,
+    CircuitTransition,
+    RetryPolicy,
+    default_counts_as_failure,
+)
 from callboard.serialization import converter
 
+from ._api_key import KeySource, key_source, missing_key_hint
 from ._errors import InvalidEndpointConfig
 from ._secret import Secret
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, Timeouts
 
-__all__ = ["AuthName", "CircuitSettings", "EndpointConfig"]
+__all__ = ["DEFAULT_TIMEOUT", "AuthName", "CircuitSettings", "EndpointConfig"]
 
 AuthName = Literal["bearer", "x-api-key", "none"]
 
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*\Z")
+DEFAULT_TIMEOUT = 60.0
+"""Seconds an Endpoint waits to connect and between bytes of an answer, by default."""
+
+_BAD_URL = re.compile(r"[\s\x00-\x1f\x7f]")
 _AUTHS = ("bearer", "x-api-key", "none")
 _METHODS = ("POST", "PUT", "PATCH", "GET")
 _CREDENTIAL_HEADERS = frozenset(
@@ -56,17 +66,53 @@ def _seconds(value: object) -> bool:
 
 @attrs.frozen(kw_only=True)
 class CircuitSettings:
-    """The numbers an Endpoint's :class:`~callboard.resilience.CircuitBreaker` is built from.
+    """The numbers an Endpoint's :class:`~callboard.resilience.CircuitBreaker` is built from
+    (checked, with the rest of the config, by :class:`EndpointConfig`).
 
     Attributes:
-        failure_threshold: consecutive failures that open the circuit.
+        failure_rate: the share of recent calls that failed that opens the circuit
+            (``None``: consecutive failures only).
+        window: seconds of recent calls the rate is taken over.
+        minimum_calls: calls within ``window`` before the rate counts.
+        failure_threshold: consecutive failures that open the circuit too (the seeds'
+            rule; ``None``, the default: the rate alone decides).
         recovery_time: seconds the circuit stays open before a probe is let through.
         half_open_probes: probe calls allowed in flight while half-open.
+        probe_timeout: seconds an unanswered probe holds its slot.
     """
 
-    failure_threshold: int = 5
-    recovery_time: float = 30.0
+    failure_threshold: int | None = None
+    recovery_time: float = 5.0
     half_open_probes: int = 1
+    failure_rate: float | None = 0.5
+    window: float = 10.0
+    minimum_calls: int = 20
+    probe_timeout: float = 10.0
+
+    def breaker(
+        self,
+        *,
+        name: str | None = None,
+        on_transition: Callable[[CircuitTransition], None] | None = None,
+        counts_as_failure: Callable[[BaseException], bool] = default_counts_as_failure,
+    ) -> CircuitBreaker:
+        """A fresh breaker with these settings.
+
+        Raises:
+            ConfigError: a setting is out of range.
+        """
+        return CircuitBreaker(
+            failure_threshold=self.failure_threshold,
+            recovery_time=self.recovery_time,
+            half_open_probes=self.half_open_probes,
+            name=name,
+            on_transition=on_transition,
+            counts_as_failure=counts_as_failure,
+            failure_rate=self.failure_rate,
+            window=self.window,
+            minimum_calls=self.minimum_calls,
+            probe_timeout=self.probe_timeout,
+        )
 
 
 def _readonly(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -90,9 +136,13 @@ class EndpointConfig:
         method: the HTTP method.
         auth: how the key is sent (``"bearer"``, ``"x-api-key"``, ``"none"``);
             ``None`` uses the provider's style.
-        api_key: the *name* of the environment variable holding the key (a string such
-            as ``"OPENAI_API_KEY"``), or the key itself wrapped in :class:`Secret`.
-            ``None`` uses the provider's conventional variable when it is set.
+        api_key: the key itself as :class:`Secret` (kept as that), or a bare string,
+            read as every ``api_key=`` of callboard is: capitals, digits and
+            underscores (``"OPENAI_API_KEY"``) name an environment variable, anything
+            else is the key (wrapped in a Secret at once). ``None`` (and no
+            ``api_key_env``) uses the provider's conventional variable when it is set.
+        api_key_env: the name of the environment variable holding the key, said
+            explicitly (any name; not with ``api_key``).
         headers: extra non-secret headers sent with every request.
         default_fields: request fields used when a payload lacks them (``model``,
             ``temperature``, ...).
@@ -119,7 +169,9 @@ class EndpointConfig:
         ...                         default_fields={"model": "gpt-4o-mini"})
         >>> config.name, config.to_dict()["api_key_env"]
         ('openai:chat', 'OPENAI_API_KEY')
-        >>> EndpointConfig(provider="openai", api_key=Secret("sk-123")).to_dict()["api_key_env"]
+        >>> raw = EndpointConfig(provider="openai", api_key="sk-123")  # wrapped at once
+        >>> raw.api_key, raw.to_dict()["api_key_env"]
+        (Secret('***'), None)
     """
 
     provider: str
@@ -130,27 +182,40 @@ class EndpointConfig:
     method: str = "POST"
     auth: AuthName | None = None
     api_key: str | Secret | None = attrs.field(default=None, repr=False)
+    api_key_env: str | None = None
     headers: Mapping[str, str] = attrs.field(factory=dict[str, str], converter=_readonly)
     default_fields: Mapping[str, Any] = attrs.field(factory=dict[str, Any], converter=_readonly)
-    timeout: float | None = 60.0
+    timeout: float | None = DEFAULT_TIMEOUT
     transport: str = "http"
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     circuit: CircuitSettings = attrs.field(factory=CircuitSettings)
     max_connections: int | None = None
     timeouts: Timeouts = attrs.field(factory=Timeouts)
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    _explicit_env: bool = attrs.field(default=False, init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        problems = _problems(self)
+        problems: dict[str, str] = {}
+        explicit = self.api_key_env is not None
+        try:
+            source = key_source(self.api_key, self.api_key_env)
+        except ConfigError as error:
+            problems[error.field or "api_key"] = str(error)
+        else:
+            # From here on api_key holds the key (a Secret) and api_key_env the name.
+            object.__setattr__(self, "api_key", source if isinstance(source, Secret) else None)
+            object.__setattr__(self, "api_key_env", source if isinstance(source, str) else None)
+        object.__setattr__(self, "_explicit_env", explicit)
+        problems.update(_problems(self))
         if problems:
             raise InvalidEndpointConfig(problems)
         if not self.name:
             object.__setattr__(self, "name", f"{self.provider}:{self.endpoint}")
 
-    @property
-    def api_key_env(self) -> str | None:
-        """The environment variable the key comes from, or ``None``."""
-        return self.api_key if isinstance(self.api_key, str) else None
+    def missing_key_hint(self, default_env: str | None) -> str:
+        """How to supply the key when none was found (ends a MissingApiKey message)."""
+        source: KeySource = self.api_key_env or self.api_key
+        return missing_key_hint(source, explicit=self._explicit_env, provider_env=default_env)
 
     def resolve_api_key(self, default_env: str | None = None) -> Secret | None:
         """The key to send: the Secret, else the environment variable's value.
@@ -165,7 +230,7 @@ class EndpointConfig:
         """
         if isinstance(self.api_key, Secret):
             return self.api_key
-        env = self.api_key if self.api_key is not None else default_env
+        env = self.api_key_env if self.api_key_env is not None else default_env
         value = os.environ.get(env) if env else None
         return Secret(value) if value else None
 
@@ -197,11 +262,7 @@ def _problems(config: EndpointConfig) -> dict[str, str]:
         problems["endpoint"] = "must name a model type or path, e.g. 'chat' or 'embeddings'"
     if not isinstance(config.name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
         problems["name"] = "must be a string"
-    if config.base_url is not None and not (
-        isinstance(config.base_url, str)  # pyright: ignore[reportUnnecessaryIsInstance]
-        and config.base_url.startswith(("http://", "https://"))
-    ):
-        problems["base_url"] = "must start with http:// or https://"
+    _check_base_url(config.base_url, problems)
     if config.path is not None and not (
         isinstance(config.path, str) and config.path.startswith("/")  # pyright: ignore[reportUnnecessaryIsInstance]
     ):
@@ -210,7 +271,6 @@ def _problems(config: EndpointConfig) -> dict[str, str]:
         problems["method"] = f"must be one of {', '.join(_METHODS)}"
     if config.auth is not None and config.auth not in _AUTHS:
         problems["auth"] = f"must be one of {', '.join(_AUTHS)} or None (the provider's)"
-    _check_api_key(config.api_key, problems)
     _check_headers(config.headers, problems)
     if not all(isinstance(key, str) for key in config.default_fields):  # pyright: ignore[reportUnnecessaryIsInstance]
         problems["default_fields"] = "keys must be strings"
@@ -247,17 +307,24 @@ def _check_provider(config: EndpointConfig, problems: dict[str, str]) -> None:
             problems["endpoint"] = str(error)
 
 
-def _check_api_key(value: object, problems: dict[str, str]) -> None:
-    if value is None or isinstance(value, Secret):
+def _check_base_url(value: object, problems: dict[str, str]) -> None:
+    # The URL itself never goes into the message: it may carry a token (user:pass@).
+    if value is None:
         return
-    if not isinstance(value, str):
-        problems["api_key"] = "must be an environment variable's name or a Secret"
-    elif not _ENV_NAME.match(value):
-        # The value itself never goes into the message: it may be the key.
-        problems["api_key"] = (
-            "a string must name an environment variable (like OPENAI_API_KEY); this one "
-            "does not look like one, so if it is the key itself wrap it: Secret(key)"
-        )
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        problems["base_url"] = "must start with http:// or https://"
+        return
+    if _BAD_URL.search(value):
+        problems["base_url"] = "must not contain spaces or control characters"
+        return
+    parts = urllib.parse.urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError:
+        problems["base_url"] = "has an invalid port; give host:port with a port 0..65535"
+        return
+    if not parts.hostname:
+        problems["base_url"] = "names no host; give the server, e.g. 'http://127.0.0.1:8000/v1'"
 
 
 def _check_headers(headers: Mapping[str, str], problems: dict[str, str]) -> None:
@@ -292,12 +359,10 @@ def _check_circuit(circuit: object, problems: dict[str, str]) -> None:
     if not isinstance(circuit, CircuitSettings):
         problems["circuit"] = "must be a CircuitSettings"
         return
-    if not _positive_int(circuit.failure_threshold):
-        problems["circuit.failure_threshold"] = "must be an int >= 1"
-    if not _seconds(circuit.recovery_time):
-        problems["circuit.recovery_time"] = "must be a finite number of seconds >= 0"
-    if not _positive_int(circuit.half_open_probes):
-        problems["circuit.half_open_probes"] = "must be an int >= 1"
+    try:  # the breaker's own checks, so that a config that validates builds one
+        circuit.breaker()
+    except ConfigError as error:
+        problems[f"circuit.{error.field}"] = str(error)
 
 
 def _group_problems(group: cattrs.BaseValidationError) -> list[tuple[str, str]]:
@@ -344,7 +409,7 @@ class _EndpointData:
     api_key_env: str | None = None
     headers: dict[str, str] = attrs.field(factory=dict[str, str])
     default_fields: dict[str, Any] = attrs.field(factory=dict[str, Any])
-    timeout: float | None = 60.0
+    timeout: float | None = DEFAULT_TIMEOUT
     transport: str = "http"
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     circuit: CircuitSettings = attrs.field(factory=CircuitSettings)
@@ -355,9 +420,7 @@ class _EndpointData:
 
 def _structure(data: Any, _type: Any) -> EndpointConfig:
     raw = converter.structure(data, _EndpointData)
-    fields = attrs.asdict(raw, recurse=False)
-    fields["api_key"] = fields.pop("api_key_env")
-    return EndpointConfig(**fields)
+    return EndpointConfig(**attrs.asdict(raw, recurse=False))
 
 
 converter.register_unstructure_hook(EndpointConfig, _unstructure)

@@ -37,7 +37,6 @@ from callboard.providers import (
 )
 from callboard.resilience import (
     Attempt,
-    CircuitBreaker,
     CircuitTransition,
     ProviderError,
     RetryBudget,
@@ -143,11 +142,9 @@ class Endpoint(Actor[_Crash]):
         self._build_request = build_request
         if spec.auth.value != "none" and spec.api_key_required and self._key is None:
             # Now, not on the first call: a missing key is a configuration mistake.
-            where = config.api_key_env or spec.api_key_env
             raise MissingApiKey(
                 f"endpoint {config.name!r} needs an API key for {spec.name!r}"
-                + (f"; set the {where} environment variable" if where else "")
-                + " or pass api_key=Secret(...)",
+                + config.missing_key_hint(spec.api_key_env),
                 field="api_key",
             )
         self._defaults = dict(config.default_fields)
@@ -155,14 +152,8 @@ class Endpoint(Actor[_Crash]):
         self._executor = executor
         self._broadcast = broadcast
         self._wire = Wire(spec, kind, secret=self._key, observe=self._observer())
-        circuit = config.circuit
-        self.breaker = CircuitBreaker(
-            failure_threshold=circuit.failure_threshold,
-            recovery_time=circuit.recovery_time,
-            half_open_probes=circuit.half_open_probes,
-            name=config.name,
-            on_transition=self._on_transition,
-            counts_as_failure=_not_our_crash,
+        self.breaker = config.circuit.breaker(
+            name=config.name, on_transition=self._on_transition, counts_as_failure=_not_our_crash
         )
         self._generation: _Generation | None = None
         self._draining: _Generation | None = None

@@ -18,6 +18,7 @@ from callboard.calling import (
     TokenEstimator,
     estimate_tokens,
 )
+from callboard.calling._estimate import estimate_with
 from callboard.errors import ConfigError
 from callboard.limits import Limiter, OversizeRequest, RateLimitState
 
@@ -235,13 +236,14 @@ class Executor(Actor[Calling]):
         If this raises ``Cancelled`` the Calling was not queued (it stays pending).
 
         Raises:
-            OversizeRequest: its token estimate exceeds the token bucket's capacity; the
-                Calling is failed with the same error.
+            OversizeRequest, ConfigError: its token estimate exceeds the token bucket's
+                capacity, or the ``token_estimator`` failed; the Calling fails with it.
             CallingStateError: the Calling is not pending (submitted or finished already).
             ActorStopped: the executor is not running.
         """
         self._prepare(calling)
-        await self._queue.take_room()
+        if not await self._queue.take_room():
+            raise ActorStopped(self.name)  # it stopped while this waited: not queued
         try:
             self._check_accepting(calling)
         except BaseException:
@@ -265,13 +267,14 @@ class Executor(Actor[Calling]):
         """Submit ``calling`` and wait for its outcome, cancelling it with the caller.
 
         If the caller is cancelled, the Calling is cancelled too, and by the time
-        ``Cancelled`` propagates its slot is free and its tokens are settled.
+        ``Cancelled`` propagates its slot is free and its tokens are settled (one still
+        waiting for queue room holds nothing: it is cancelled at once).
 
         Raises:
             the errors of :meth:`submit` and of :meth:`Calling.wait`.
         """
-        await self.submit(calling)
         try:
+            await self.submit(calling)
             await calling.wait_finished()
         except trio.Cancelled:
             if not calling.finished:
@@ -292,7 +295,7 @@ class Executor(Actor[Calling]):
         self._check_accepting(calling)
         admission = self._admission
         if admission.tokens is not None and calling.estimated_tokens <= 0:
-            calling.estimated_tokens = self._estimate(calling.payload)
+            calling.estimated_tokens = estimate_with(self._estimate, calling, self._report.fail)
         capacity = admission.token_capacity()
         if calling.estimated_tokens > capacity:
             error = OversizeRequest(calling.estimated_tokens, capacity)
@@ -341,6 +344,7 @@ class Executor(Actor[Calling]):
                     workers.close()
         finally:
             workers.abandon()
+            self._queue.close()
             for calling in self._queue.clear():
                 if not calling.finished:
                     self._report.abort(calling, "the executor stopped before admitting it")

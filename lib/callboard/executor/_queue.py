@@ -26,11 +26,22 @@ class CallingQueue:
         capacity: Callings it holds before :meth:`take_room` waits.
     """
 
-    __slots__ = ("_changed", "_deadlines", "_queued", "_room", "_seq", "capacity")
+    __slots__ = (
+        "_changed",
+        "_closed",
+        "_deadlines",
+        "_queued",
+        "_room",
+        "_room_waiters",
+        "_seq",
+        "capacity",
+    )
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._room = trio.Semaphore(capacity)
+        self._room_waiters: set[trio.CancelScope] = set()
+        self._closed = False
         # An OrderedDict, not a dict: the head is read with next(iter()) after deletions at
         # the front, which a plain dict answers by scanning every deleted slot (quadratic
         # at 100k queued).
@@ -57,11 +68,38 @@ class CallingQueue:
         Semaphore belongs to the run it was made in)."""
         self._room = trio.Semaphore(self.capacity)
         self._deadlines.clear()
+        self._closed = False
+
+    def close(self) -> None:
+        """The run ended: every task waiting for room wakes (:meth:`take_room` says
+        False), instead of waiting forever on a semaphore nobody releases again."""
+        self._closed = True
+        for scope in self._room_waiters:
+            scope.cancel()
 
     # -- room -----------------------------------------------------------------------------
 
-    async def take_room(self) -> None:
-        await self._room.acquire()
+    async def take_room(self) -> bool:
+        """Wait for room; False (nothing taken) when the queue closed meanwhile."""
+        await trio.lowlevel.checkpoint_if_cancelled()  # cancelled: it did not happen
+        if self._closed:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return False
+        try:
+            self._room.acquire_nowait()
+        except trio.WouldBlock:
+            pass
+        else:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return True
+        with trio.CancelScope() as scope:
+            self._room_waiters.add(scope)
+            try:
+                await self._room.acquire()
+                return True
+            finally:
+                self._room_waiters.discard(scope)
+        return False  # cancelled by close(): acquire took nothing
 
     def take_room_nowait(self) -> bool:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ._errors import HookAborted as HookAborted
 from ._errors import InvocationError as InvocationError
+from ._errors import ModelStopped as ModelStopped
 from ._errors import NotRestorable as NotRestorable
 from ._errors import ProviderUnavailable as ProviderUnavailable
 from ._errors import StreamChannelError as StreamChannelError
@@ -31,6 +32,7 @@ __all__ = [
     "HookRegistry",
     "InvocationError",
     "ModelConfig",
+    "ModelStopped",
     "NotRestorable",
     "ObserverFailed",
     "ObserverLagged",

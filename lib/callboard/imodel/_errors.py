@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from callboard.calling import CallingAbortedError, ServicesError
-from callboard.errors import ConfigError
+from callboard.errors import CallboardError, ConfigError
 
 __all__ = [
     "HookAborted",
     "InvocationError",
+    "ModelStopped",
     "NotRestorable",
     "ProviderUnavailable",
     "StreamChannelError",
@@ -27,6 +28,36 @@ class HookAborted(CallingAbortedError):
         self.phase = phase
         self.hook = hook
         self.cause = cause
+
+
+class ModelStopped(CallingAbortedError):
+    """The model's actor tree ended on an error (its supervisor gave up) and was not
+    started again, so the call was refused at once: nothing was sent.
+
+    A started model whose tree failed does not quietly fall back to running inline: its
+    Endpoint may be the very thing that broke. Every call fails fast with this error,
+    which says why the tree stopped, until ``async with model:`` (or a registry) starts
+    it again. ``model`` is the model's name, ``cause`` the error the tree ended with
+    (also the ``__cause__``).
+    """
+
+    def __init__(self, calling_id: str, model: str, cause: BaseException) -> None:
+        super().__init__(
+            calling_id,
+            f"model {model!r} is stopped: its actor tree ended with {describe(cause)}; "
+            "start it again with `async with model:` (or its registry) to call it",
+        )
+        self.model = model
+        self.cause = cause
+        self.__cause__ = cause
+
+
+def describe(error: BaseException) -> str:
+    """``Type: message`` for callboard's own errors (their messages hold no secret), only
+    the type for anything else (its message is unknown territory)."""
+    if isinstance(error, CallboardError):
+        return f"{type(error).__name__} ({error})"
+    return type(error).__name__
 
 
 class InvocationError(ServicesError):

@@ -233,12 +233,15 @@ class HookRegistry:
 
         Raises:
             ConfigError: bad phase, handler, timeout or buffer size, or ``exit=True`` on
-                an observer phase (an observer cannot stop a call it only watches).
+                an observer phase (an observer cannot stop a call it only watches); a
+                handler that cannot be called the way its phase calls it (it would fail
+                on every call, where only a ``HookFailed`` event would say so).
         """
         if not isinstance(phase, HookPhase):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ConfigError(f"phase must be a HookPhase, got {phase!r}", field="phase")
         if not callable(handler):
             raise ConfigError(f"handler must be callable, got {handler!r}", field="handler")
+        _check_signature(phase, handler)
         if exit and not phase.intercepts:
             raise ConfigError(
                 f"exit=True needs an interceptor phase (PreEventCreate, PreInvocation, "
@@ -276,6 +279,33 @@ class HookRegistry:
             by_phase.setdefault(hook.phase, []).append(hook)
         self._by_phase = {phase: tuple(hooks) for phase, hooks in by_phase.items()}
         self._observers = tuple(hook for hook in self._hooks if not hook.phase.intercepts)
+
+
+def _check_signature(phase: HookPhase, handler: HookHandler) -> None:
+    """Refuse a handler its phase cannot call: interceptors are called with the Calling
+    (plus the call's hook params as keywords), observers with the event alone."""
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError):  # a builtin without a signature: nothing to check
+        return
+    probe = object()
+    try:
+        if phase.intercepts:
+            signature.bind_partial(probe)  # the rest may come as per-call hook params
+        else:
+            signature.bind(probe)
+    except TypeError as error:
+        name = getattr(handler, "__name__", type(handler).__name__)
+        if phase.intercepts:
+            expected = "handler(calling, **params): one positional argument, the Calling"
+        else:
+            expected = "handler(event): one argument, the lifecycle event"
+        raise ConfigError(
+            f"hook handler {name}{signature} cannot be called by the {phase.name} phase "
+            f"({error}); {phase.name} calls {expected} - give any other parameter a "
+            "default",
+            field="handler",
+        ) from None
 
 
 # -- running -----------------------------------------------------------------------------

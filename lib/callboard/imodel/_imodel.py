@@ -3,34 +3,38 @@
 from __future__ import annotations
 
 import uuid
-import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
 import trio
 
-from callboard.actors import (
-    Broadcast,
-    LifecycleEvent,
-    Supervisor,
-)
-from callboard.calling import Backend, CallingAborted, TokenEstimator, estimate_tokens
+from callboard.actors import Broadcast, LifecycleEvent, Supervisor
+from callboard.calling import Backend, TokenEstimator, estimate_tokens
 from callboard.calling._calling import Calling, CallingStatus, check_timeout
+from callboard.endpoint import CircuitSettings, Secret
+from callboard.endpoint._api_key import key_source
+from callboard.endpoint._config import DEFAULT_TIMEOUT, AuthName
+from callboard.endpoint._transport import DEFAULT_MAX_RESPONSE_BYTES, Timeouts
 from callboard.errors import ConfigError
 from callboard.executor import Executor
 from callboard.limits import Limiter
+from callboard.resilience import RetryPolicy
 
-from ._errors import HookAborted
+from ._create import hook_options
 from ._hook_actor import HookActor
-from ._hooks import HookOptions, HookPhase, HookRegistry, intercept
-from ._inline import InlineRunner
-from ._options import ENV_NAME, OWN_KWARGS, backend_attr, bucket, match, positive
-from ._outcome import outcome
-from ._pipeline import NO_OPTIONS, CallOptions, Emitter, Pipeline
+from ._hooks import HookRegistry
+from ._options import (
+    backend_attr,
+    check_own,
+    given_options,
+    limiter_for,
+    live_objects,
+    resolve_backend,
+)
+from ._outcome import check_calling, outcome, rerun, settle_refused
+from ._runtime import Runtime
 from ._stream import StreamChannel
-from ._streaming import stream_channel
-from ._tree import ActorTree
 
 __all__ = ["iModel"]
 
@@ -39,43 +43,75 @@ class iModel:
     """A backend (an Endpoint, a :class:`Tool`, any ``Backend``) behind rate limits,
     hooks and lifecycle events.
 
-    Give it ``backend=`` or ``provider=`` (matched lazily through
-    ``callboard.providers.match_endpoint``), not both. Limits build token buckets the
-    model shares between its two ways of running:
+    Give it ``backend=`` or ``provider=`` (an Endpoint matched through
+    :func:`~callboard.match_endpoint`), not both. Limits build token buckets the model
+    shares between its two ways of running:
 
     - **started** (``async with model:``, or hosted by a :class:`ServiceRegistry`): a
       Supervisor (one_for_one) runs the hook actors, the Endpoint actor (for a provider
       backend) and the Executor actor; calls go through the Executor's FIFO queue,
-      observers run in their own tasks.
-    - **inline** (never started): ``invoke`` runs the same steps in the caller's task —
-      the same buckets, hooks and events, no task spawned; observer hooks then run in
-      the caller's task too.
+      observers run in their own tasks. If that tree fails (its supervisor gives up),
+      the model is *stopped*: every call fails at once with :class:`ModelStopped`
+      saying why, until ``async with model:`` starts it again.
+    - **inline** (never started, or stopped cleanly): ``invoke`` runs the same steps in
+      the caller's task — the same buckets, concurrency limit, hooks and events, no
+      task spawned; observer hooks then run in the caller's task too.
 
     Args:
         backend: performs each call (``async execute(calling)``).
-        provider: a provider name for ``callboard.providers.match_endpoint``.
-        endpoint: the endpoint path to match (with ``provider``).
-        rate_limiter: a :class:`~callboard.limits.Limiter` for requests (instead of
-            ``limit_requests``).
-        executor: an Executor whose limiters this model shares (its token buckets, so
-            several models can draw on one budget). The model runs its own Executor
-            actor over them and its own backend; the given executor's backend is unused.
+        provider: a provider name (``"openai"``, ...; ``callboard.known_providers()``).
+        endpoint: the endpoint to match with ``provider`` (``"chat"``,
+            ``"chat/completions"``, ``"embeddings"``, ...).
+        rate_limiter: a :class:`~callboard.Limiter` for requests (the seeds' name).
+        executor: an Executor whose limiters this model shares (its buckets, so several
+            models draw on one budget); the model runs its own Executor actor over them.
         hook_registry: the hooks to run.
         queue_capacity: Callings waiting for admission before ``invoke`` waits.
         capacity_refresh_time: seconds for an empty bucket to refill.
-        limit_requests: requests per ``capacity_refresh_time``.
-        limit_tokens: tokens per ``capacity_refresh_time``.
-        **kwargs: ``name``, ``version``, ``tags``, ``provider_metadata``,
-            ``concurrency_limit``, ``token_estimator``, ``event_buffer_size``,
-            ``stream_buffer_size``, ``api_key_env``; with ``provider`` everything else
-            (``api_key``, ``model``, ...) goes to ``match_endpoint``. An ``api_key`` is
-            never stored: only the name of its environment variable is kept, when it is
-            one (``api_key="OPENAI_API_KEY"``) or given as ``api_key_env``.
+        limit_requests: requests per ``capacity_refresh_time``, or any
+            :class:`~callboard.Limiter` (a :class:`~callboard.RedisLimiter` shares it
+            between processes).
+        limit_tokens: tokens per ``capacity_refresh_time``, or any Limiter.
+        name: shown in events and errors, the registry's key; derived by default.
+        version: a free-form version, shown by the registry.
+        tags: labels for ``ServiceRegistry.list_by_tag``.
+        provider_metadata: provider state kept with the model (Claude Code's session).
+        concurrency_limit: calls running at once, started or inline; ``None``: no limit.
+        token_estimator: payload → tokens to reserve (:func:`~callboard.estimate_tokens`
+            by default).
+        event_buffer_size: lifecycle events the model's Broadcast buffers per reader.
+        stream_buffer_size: chunks buffered between a streamed call and a slow reader.
+        model: with ``provider``: the request's ``model`` field when a call has none.
+        api_key: with ``provider``: the key as ``Secret(key)``, or a bare string
+            (capitals, digits and underscores name an environment variable, like
+            ``"OPENAI_API_KEY"``; anything else is the key, wrapped in a Secret at once).
+            Never stored: only a variable's name is kept (and serialized).
+        api_key_env: with ``provider``: the key's environment variable, explicitly.
+        base_url: with ``provider``: where the API is (:class:`~callboard.EndpointConfig`).
+        path: with ``provider``: the endpoint's own path (EndpointConfig's, as below).
+        method: with ``provider``: the HTTP method.
+        auth: with ``provider``: how the key is sent (``None``: the provider's way).
+        headers: with ``provider``: extra non-secret headers.
+        timeout: with ``provider``: seconds to connect and between bytes of an answer.
+        transport: with ``provider``: ``"http"`` (h11), ``"httpx"``, ``"sdk"`` or a registered one.
+        retry: with ``provider``: a :class:`~callboard.RetryPolicy`.
+        circuit: with ``provider``: :class:`~callboard.CircuitSettings`.
+        max_connections: with ``provider``: the connection pool's size.
+        timeouts: with ``provider``: per-phase :class:`~callboard.Timeouts`.
+        max_response_bytes: with ``provider``: the largest answer read.
+        default_fields: with ``provider``: request fields used when a call lacks them;
+            the one place for request defaults, and how to send a field the provider's
+            API reference does not list.
+        **request_fields: with ``provider``: more request defaults as keywords
+            (``temperature=0.2``, ``max_tokens=256``), each a field the provider
+            documents for this endpoint; they join ``default_fields``.
 
     Raises:
-        ConfigError: neither or both of backend and provider; a bad limit; unknown
-            keyword arguments with ``backend``.
-        ProviderUnavailable: ``provider`` given but no provider matched.
+        ConfigError: neither or both of backend and provider; a bad option (named in
+            ``field``); an unknown keyword (with a did-you-mean); endpoint options or
+            request fields with ``backend=``.
+        UnknownProvider, UnsupportedModelType: no such provider, or no such endpoint.
+        MissingApiKey: the provider needs a key and none was found.
 
     Example::
 
@@ -95,9 +131,34 @@ class iModel:
         hook_registry: HookRegistry | None = None,
         queue_capacity: int = 100,
         capacity_refresh_time: float = 60,
-        limit_requests: int | None = None,
-        limit_tokens: int | None = None,
-        **kwargs: Any,
+        limit_requests: float | Limiter | None = None,
+        limit_tokens: float | Limiter | None = None,
+        *,
+        name: str | None = None,
+        version: str | None = None,
+        tags: Iterable[str] = (),
+        provider_metadata: Mapping[str, Any] | None = None,
+        concurrency_limit: int | None = None,
+        token_estimator: TokenEstimator | None = None,
+        event_buffer_size: int = 1024,
+        stream_buffer_size: int = 64,
+        model: str | None = None,
+        api_key: str | Secret | None = None,
+        api_key_env: str | None = None,
+        base_url: str | None = None,
+        path: str | None = None,
+        method: str = "POST",
+        auth: AuthName | None = None,
+        headers: Mapping[str, str] | None = None,
+        default_fields: Mapping[str, Any] | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        transport: str = "http",
+        retry: RetryPolicy | None = None,
+        circuit: CircuitSettings | None = None,
+        max_connections: int | None = None,
+        timeouts: Timeouts | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        **request_fields: Any,
     ) -> None:
         if (backend is None) == (provider is None):
             raise ConfigError(
@@ -105,38 +166,49 @@ class iModel:
                 "async execute(calling)) or provider= (a provider name to match)",
                 field="backend" if backend is None else "provider",
             )
-        own = {key: kwargs.pop(key) for key in list(kwargs) if key in OWN_KWARGS}
-        api_key = kwargs.get("api_key")
-        api_key_env = own.get("api_key_env")
-        if api_key_env is None and isinstance(api_key, str) and ENV_NAME.match(api_key):
-            api_key_env = api_key
-        if backend is None:
-            assert provider is not None
-            backend = match(provider, endpoint, kwargs)
-        elif kwargs:
-            raise ConfigError(
-                f"unknown keyword arguments {sorted(kwargs)} for a model with backend=; "
-                f"accepted: {sorted(OWN_KWARGS)}",
-                field=sorted(kwargs)[0],
-            )
-        positive(capacity_refresh_time, "capacity_refresh_time")
-        positive(queue_capacity, "queue_capacity", integer=True)
-        for value, field in ((limit_requests, "limit_requests"), (limit_tokens, "limit_tokens")):
-            if value is not None:
-                positive(value, field)
-        if rate_limiter is not None and limit_requests is not None:
-            raise ConfigError(
-                "give rate_limiter or limit_requests, not both (both limit requests)",
-                field="rate_limiter",
-            )
-        if executor is not None and (
-            limit_requests is not None or limit_tokens is not None or rate_limiter is not None
-        ):
-            raise ConfigError(
-                "executor= brings its own limits; drop limit_requests, limit_tokens and "
-                "rate_limiter, or drop executor",
-                field="executor",
-            )
+        check_own(
+            endpoint=endpoint,
+            rate_limiter=rate_limiter,
+            executor=executor,
+            hook_registry=hook_registry,
+            queue_capacity=queue_capacity,
+            capacity_refresh_time=capacity_refresh_time,
+            limit_requests=limit_requests,
+            limit_tokens=limit_tokens,
+            name=name,
+            version=version,
+            tags=tags,
+            provider_metadata=provider_metadata,
+            token_estimator=token_estimator,
+            event_buffer_size=event_buffer_size,
+            stream_buffer_size=stream_buffer_size,
+        )
+        key = key_source(api_key, api_key_env)
+        given = given_options(
+            model=model,
+            base_url=base_url,
+            path=path,
+            method=method,
+            auth=auth,
+            headers=headers,
+            default_fields=default_fields,
+            timeout=timeout,
+            transport=transport,
+            retry=retry,
+            circuit=circuit,
+            max_connections=max_connections,
+            timeouts=timeouts,
+            max_response_bytes=max_response_bytes,
+        )
+        backend = resolve_backend(
+            backend,
+            provider,
+            endpoint,
+            key=key,
+            explicit_env=api_key_env is not None,
+            options=given,
+            request_fields=request_fields,
+        )
         self.backend: Backend = backend
         self.provider = provider
         self.endpoint = endpoint
@@ -144,79 +216,55 @@ class iModel:
         self.id = uuid.uuid4().hex
         """Fresh for every instance (``from_dict`` included)."""
         self.name: str = (
-            own.get("name")
+            name
             or backend_attr(backend, "name", None)
             or (f"{provider}_{endpoint}" if provider else type(backend).__name__)
         )
-        self.version: str | None = own.get("version") or backend_attr(backend, "version", None)
-        self.tags: frozenset[str] = frozenset(
-            own.get("tags") or backend_attr(backend, "tags", None) or ()
-        )
-        self.provider_metadata: dict[str, Any] = dict(own.get("provider_metadata") or {})
-        self.api_key_env: str | None = api_key_env
-        self.endpoint_options: dict[str, Any] = {
-            key: value for key, value in kwargs.items() if key != "api_key"
-        }
+        self.version: str | None = version or backend_attr(backend, "version", None)
+        self.tags: frozenset[str] = frozenset(tags or backend_attr(backend, "tags", None) or ())
+        self.provider_metadata: dict[str, Any] = dict(provider_metadata or {})
+        self.api_key_env: str | None = key if isinstance(key, str) else None
+        """The environment variable the key comes from (what serialization keeps)."""
+        self.endpoint_options: dict[str, Any] = {**given, **request_fields}
+        """The endpoint options and request defaults given (never the key)."""
         self.queue_capacity = queue_capacity
         self.capacity_refresh_time = float(capacity_refresh_time)
         self.limit_requests = limit_requests
         self.limit_tokens = limit_tokens
-        self.concurrency_limit: int | None = own.get("concurrency_limit")
-        estimator: TokenEstimator = own.get("token_estimator") or estimate_tokens
+        self.concurrency_limit: int | None = concurrency_limit
         if executor is not None:
             requests, tokens = executor.requests_limiter, executor.tokens_limiter
         else:
-            requests = rate_limiter or bucket(limit_requests, capacity_refresh_time, "requests")
-            tokens = bucket(limit_tokens, capacity_refresh_time, "tokens")
+            requests = rate_limiter or limiter_for(
+                limit_requests, capacity_refresh_time, "requests"
+            )
+            tokens = limiter_for(limit_tokens, capacity_refresh_time, "tokens")
         self.rate_limiter: Limiter | None = requests
         self.token_limiter: Limiter | None = tokens
-        self.broadcast: Broadcast[LifecycleEvent] = Broadcast(own.get("event_buffer_size", 1024))
-        self._stream_buffer: int = own.get("stream_buffer_size", 64)
-        self._options: weakref.WeakKeyDictionary[Calling, CallOptions] = weakref.WeakKeyDictionary()
-        self._emitter = Emitter(self.broadcast, hook_registry)
-        executor_name = f"{self.name}.executor"
-        self._pipeline = Pipeline(
+        self.limiter_objects: tuple[str, ...] = live_objects(
+            executor=executor,
+            rate_limiter=rate_limiter,
+            limit_requests=limit_requests,
+            limit_tokens=limit_tokens,
+        )
+        """The options given as live objects rather than numbers (not serializable)."""
+        self.broadcast: Broadcast[LifecycleEvent] = Broadcast(event_buffer_size)
+        self._rt = Runtime(
             backend,
-            model=self.name,
-            executor=executor_name,
-            emitter=self._emitter,
-            options=self._call_options,
-        )
-        self.executor = Executor(
-            self._pipeline,
-            limit_requests=requests,
-            limit_tokens=tokens,
-            capacity_refresh_time=capacity_refresh_time,
-            queue_capacity=queue_capacity,
-            concurrency_limit=self.concurrency_limit,
-            token_estimator=estimator,
-            broadcast=self.broadcast,
-            name=executor_name,
-        )
-        attach = getattr(backend, "attach", None)
-        if callable(attach):  # an Endpoint: feed it rate-limit headers, retries readmit
-            attach(self.executor, broadcast=self.broadcast)
-        self._inline = InlineRunner(
-            self._pipeline,
-            requests=requests,
-            tokens=tokens,
-            estimator=estimator,
-            paused_until=lambda: self.executor.paused_until,
-            name=executor_name,
-            emitter=self._emitter,
-        )
-        self._tree = ActorTree(
-            self.name,
-            backend=backend,
-            executor=self.executor,
+            name=self.name,
             hooks=hook_registry,
             broadcast=self.broadcast,
-            emitter=self._emitter,
+            requests=requests,
+            tokens=tokens,
+            capacity_refresh_time=capacity_refresh_time,
+            queue_capacity=queue_capacity,
+            concurrency_limit=concurrency_limit,
+            estimator=token_estimator or estimate_tokens,
+            stream_buffer=stream_buffer_size,
         )
-
-    def _call_options(self, calling: Calling) -> CallOptions | None:
-        # Most calls override nothing: skip the weak reference a lookup would build.
-        return self._options.get(calling) if self._options else None
+        self.executor: Executor = self._rt.executor
+        """The model's Executor (its actor admits the calls of a started model)."""
+        self._tree = self._rt.tree
 
     def __repr__(self) -> str:
         state = "started" if self.is_started else "inline"
@@ -226,6 +274,13 @@ class iModel:
     def is_started(self) -> bool:
         """True while the actor tree runs (calls go through the Executor actor)."""
         return self.executor.ref.is_alive
+
+    @property
+    def failure(self) -> BaseException | None:
+        """Why the model is stopped: the error its actor tree ended with (its supervisor
+        gave up), until it is started again; ``None`` otherwise. While it is set, every
+        call fails at once with :class:`ModelStopped` instead of running inline."""
+        return self._tree.failure
 
     # -- the actor tree ----------------------------------------------------------------
 
@@ -260,11 +315,7 @@ class iModel:
         """Close the connections this model's inline calls share in the current trio
         run (they are closed when the run ends anyway; the next inline call opens new
         ones). A started model is stopped by leaving ``async with``, not by this."""
-        close: Callable[[], Awaitable[None]] | None = getattr(self.backend, "aclose", None)
-        if close is not None:
-            await close()
-        else:
-            await trio.lowlevel.checkpoint()
+        await self._rt.aclose()
 
     async def __aenter__(self) -> Self:
         await self._tree.enter(self)
@@ -305,36 +356,20 @@ class iModel:
         Raises:
             ConfigError: a negative timeout.
         """
-        calling = Calling(arguments, timeout=timeout, streaming=streaming)
-        create = _options(
-            create_event_exit_hook, create_event_hook_timeout, create_event_hook_params
+        return await self._rt.factory.create(
+            arguments,
+            timeout=timeout,
+            streaming=streaming,
+            create=hook_options(
+                create_event_exit_hook, create_event_hook_timeout, create_event_hook_params
+            ),
+            pre_invoke=hook_options(
+                pre_invoke_exit_hook, pre_invoke_hook_timeout, pre_invoke_hook_params
+            ),
+            post_invoke=hook_options(
+                post_invoke_exit_hook, post_invoke_hook_timeout, post_invoke_hook_params
+            ),
         )
-        pre_invoke = _options(pre_invoke_exit_hook, pre_invoke_hook_timeout, pre_invoke_hook_params)
-        post_invoke = _options(
-            post_invoke_exit_hook, post_invoke_hook_timeout, post_invoke_hook_params
-        )
-        options = NO_OPTIONS
-        if create is not None or pre_invoke is not None or post_invoke is not None:
-            # Only calls that override something are remembered (a weak reference each).
-            options = CallOptions(create=create, pre_invoke=pre_invoke, post_invoke=post_invoke)
-            self._options[calling] = options
-        if self.hook_registry is None:
-            return calling
-        try:
-            await intercept(
-                self.hook_registry,
-                HookPhase.PreEventCreate,
-                calling,
-                options.create,
-                model=self.name,
-                emit=self._emitter.emit,
-            )
-        except HookAborted as aborted:
-            calling.abort(aborted.reason, error=aborted)
-            await self._emitter.emit(
-                CallingAborted(executor=self.executor.name, calling_id=calling.id)
-            )
-        return calling
 
     async def invoke(
         self,
@@ -346,6 +381,12 @@ class iModel:
         """Run a call to its end and return the Calling (``calling.response`` holds the
         answer). Waits on the Calling itself; nothing polls.
 
+        Every Calling handed to ``invoke`` reaches a terminal state, whatever happens to
+        the caller: cancelled while it waits for queue room, it is cancelled too, so
+        another task awaiting it wakes. A Calling runs once: pass a pending one (from
+        :meth:`create_calling`); a finished one raises ``CallingStateError``, started or
+        inline alike (a PreEventCreate hook's abort raises its ``HookAborted``).
+
         Args:
             calling: one made by :meth:`create_calling`; ``arguments`` are then ignored.
             poll_timeout: an overall deadline in seconds (lowers the Calling's timeout).
@@ -353,32 +394,30 @@ class iModel:
             **arguments: the request, for :meth:`create_calling` (hook options too).
 
         Raises:
+            ConfigError: ``calling`` is not a Calling (request fields go as keywords:
+                ``invoke(messages=[...])``), or ``poll_timeout`` is not a number >= 0.
+            CallingStateError: ``calling`` is not pending (it ran already, or runs).
+            ModelStopped: the model's actor tree failed and was not started again.
             CallboardError: the typed error of the failed call (``CallingTimeoutError``,
                 ``HookAborted``, ``ToolArgumentError``, a provider error, ...), with the
                 Calling attached as ``error.calling``; an error that is not callboard's
                 own is wrapped in :class:`InvocationError` (the original as its cause).
         """
         del poll_interval  # compat: accepted and ignored, completion is awaited
+        check_timeout(poll_timeout, "poll_timeout")
         if calling is None:
             calling = await self.create_calling(**arguments)
-        if calling.status is CallingStatus.ABORTED:
-            return outcome(calling)  # a PreEventCreate hook refused it
-        if poll_timeout is not None:
-            check_timeout(poll_timeout)
-            if calling.status is CallingStatus.PENDING and (
-                calling.timeout is None or poll_timeout < calling.timeout
-            ):
-                calling.timeout = poll_timeout
-        if self.executor.ref.is_alive:  # started: through the Executor actor
-            try:
-                await self.executor.call(calling)
-            except Exception:
-                if not calling.finished:
-                    raise  # refused before it was queued (e.g. the executor stopped)
         else:
-            await self._inline.run(calling)
-        if calling.status is CallingStatus.COMPLETED:
-            return calling
+            check_calling(calling, "invoke")
+        if calling.status is not CallingStatus.PENDING:
+            return rerun(calling)
+        if poll_timeout is not None and (calling.timeout is None or poll_timeout < calling.timeout):
+            calling.timeout = poll_timeout
+        try:
+            await self._rt.run(calling)
+        except BaseException as error:
+            settle_refused(calling, error)
+            raise
         return outcome(calling)
 
     async def invoke_stream(
@@ -404,17 +443,18 @@ class iModel:
         self, calling: Calling | None = None, **arguments: Any
     ) -> StreamChannel:
         """Create a streaming Calling and return its :class:`StreamChannel` (not yet
-        running: the call starts when the channel is first iterated)."""
+        running: the call starts when the channel is first iterated).
+
+        Raises:
+            ConfigError, CallingStateError: as :meth:`invoke`, for ``calling``.
+        """
         if calling is None:
             calling = await self.create_calling(streaming=True, **arguments)
-        return stream_channel(
-            calling,
-            model=self.name,
-            executor=self.executor,
-            inline=self._inline,
-            emitter=self._emitter,
-            buffer=self._stream_buffer,
-        )
+        else:
+            check_calling(calling, "invoke_stream")
+            if calling.status is not CallingStatus.PENDING:
+                rerun(calling)
+        return self._rt.stream(calling)
 
     # -- registry support --------------------------------------------------------------
 
@@ -431,7 +471,13 @@ class iModel:
 
     def to_dict(self) -> dict[str, Any]:
         """This model's configuration as JSON-safe data (see ``callboard``'
-        serialization docs): no identity, no bucket state, no secret."""
+        serialization docs): no identity, no bucket state, no secret. A ``retry`` or
+        ``circuit`` option is written as its fields.
+
+        Raises:
+            ConfigError: metadata or options hold something that is not JSON, or a limit
+                was given as a live object (a Limiter, an Executor).
+        """
         from ._serialize import model_to_dict
 
         return model_to_dict(self)
@@ -447,16 +493,8 @@ class iModel:
         Raises:
             NotRestorable: the model had a Tool or custom backend and none was given, or
                 its API key's environment variable is not set.
-            ConfigError: the data is malformed (every problem listed).
+            ConfigError: the data is not a mapping, or is malformed (every problem listed).
         """
         from ._serialize import model_from_dict
 
         return model_from_dict(data, backend=backend)
-
-
-def _options(
-    exit_: bool | None, timeout: float | None, params: Mapping[str, Any] | None
-) -> HookOptions | None:
-    if exit_ is None and timeout is None and not params:
-        return None
-    return HookOptions(exit=exit_, timeout=timeout, params=dict(params or {}))

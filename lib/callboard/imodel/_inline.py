@@ -1,9 +1,10 @@
 """Run one Calling in the caller's own task: the Executor's steps without its actor.
 
 Used by an iModel that was not started. The same limiters (the very same TokenBucket
-objects the model's Executor uses), the same reservation rule (one request and the
-estimated tokens taken at the same instant), the same reconciliation, the same events;
-no task is spawned. Cancelling the caller cancels the call and gives back what it held.
+objects the model's Executor uses), the same concurrency limit, the same reservation
+rule (one request and the estimated tokens taken at the same instant), the same
+reconciliation, the same events; no task is spawned. Cancelling the caller cancels the
+call and gives back what it held.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from callboard.calling import (
     TokenEstimator,
     response_cost,
 )
+from callboard.calling._estimate import estimate_with
+from callboard.errors import ConfigError
 from callboard.limits import Limiter, OversizeRequest, reconcile, release, reserve
 
 from ._pipeline import Emitter
@@ -37,6 +40,9 @@ __all__ = ["InlineRunner"]
 # Stands in for a cancel scope when a Calling has no deadline: nothing else can cancel
 # an inline call's own scopes, so without a deadline they would only cost time.
 _NO_SCOPE = contextlib.nullcontext()
+
+NO_SLOT = object()
+"""What an admitted call holds as its slot when there is no concurrency limit."""
 
 
 class InlineRunner:
@@ -49,6 +55,9 @@ class InlineRunner:
         paused_until: the Trio time before which nothing may start (provider feedback).
         name: the executor name events carry.
         emitter: where events go.
+        concurrency_limit: inline calls running at once (over every task calling the
+            model inline); ``None`` for no limit. Its own slots, not the Executor's:
+            the Executor's admission waits on slots only its workers free.
     """
 
     def __init__(
@@ -61,10 +70,12 @@ class InlineRunner:
         paused_until: Callable[[], float],
         name: str,
         emitter: Emitter,
+        concurrency_limit: int | None = None,
     ) -> None:
         self._backend = backend
         self._requests = requests
         self._tokens = tokens
+        self._slots = None if concurrency_limit is None else trio.CapacityLimiter(concurrency_limit)
         self._estimate = estimator
         self._paused_until = paused_until
         self._name = name
@@ -74,7 +85,11 @@ class InlineRunner:
         """Take ``calling`` (pending) to a terminal state; never raises but Cancelled."""
         emitter = self._emitter
         if self._tokens is not None and calling.estimated_tokens <= 0:
-            calling.estimated_tokens = self._estimate(calling.payload)
+            try:
+                calling.estimated_tokens = estimate_with(self._estimate, calling)
+            except ConfigError as error:
+                await self._fail(calling, error)
+                return
         estimate = calling.estimated_tokens if self._tokens is not None else 0
         capacity = self._tokens.capacity if self._tokens is not None else math.inf
         if estimate > capacity:
@@ -88,7 +103,8 @@ class InlineRunner:
         # observer hook run inline): most of a no-op call's cost otherwise.
         if emitter.listening:
             await emitter.emit(CallingQueued(executor=self._name, calling_id=calling.id, queued=1))
-        if not await self._admit(calling, estimate):
+        slot = await self._admit(calling, estimate)
+        if slot is None:
             return
         calling.mark_running()
         if emitter.listening:
@@ -110,10 +126,10 @@ class InlineRunner:
                 except Exception as exc:
                     error = exc
         except BaseException:
-            self._settle(calling, estimate)
+            self._settle(calling, estimate, slot)
             self._cancelled(calling)
             raise
-        self._settle(calling, estimate)
+        self._settle(calling, estimate, slot)
         if calling.finished:
             return  # a hook aborted it
         if scope is not None and scope.cancelled_caught:
@@ -135,9 +151,14 @@ class InlineRunner:
                 )
             )
 
-    async def _admit(self, calling: Calling, estimate: int) -> bool:
-        """Wait out a pause, then reserve; False when the call finished meanwhile."""
+    async def _admit(self, calling: Calling, estimate: int) -> object | None:
+        """Wait out a pause, take a concurrency slot, then reserve, as the Executor does.
+
+        Returns what holds the slot (:data:`NO_SLOT` without a concurrency limit), or
+        ``None`` when the call finished meanwhile (nothing is then held).
+        """
         scope = trio.CancelScope(deadline=calling.deadline) if calling.deadline < math.inf else None
+        slot: object | None = None
         reserved = False
         try:
             with scope or _NO_SCOPE:
@@ -145,22 +166,38 @@ class InlineRunner:
                 while (until := self._paused_until()) > -math.inf and until > trio.current_time():
                     with trio.move_on_at(until):
                         await trio.sleep_forever()
+                slot = await self._take_slot()
                 await self._reserve(estimate)
                 reserved = True
         except Exception as exc:  # a shared limiter's failure
+            self._give_slot(slot)
             await self._fail(calling, exc)
-            return False
+            return None
         except BaseException:
             if reserved:
                 self._unreserve(estimate)
+            self._give_slot(slot)
             self._cancelled(calling)
             raise
         if scope is not None and scope.cancelled_caught:
             if reserved:
                 self._unreserve(estimate)
+            self._give_slot(slot)
             await self._time_out(calling)
-            return False
-        return True
+            return None
+        return slot
+
+    async def _take_slot(self) -> object:
+        """A concurrency slot's borrower (on ``Cancelled`` nothing is held)."""
+        if self._slots is None:
+            return NO_SLOT  # reserve() checkpoints when a limiter holds the call back
+        borrower = object()
+        await self._slots.acquire_on_behalf_of(borrower)
+        return borrower
+
+    def _give_slot(self, slot: object | None) -> None:
+        if slot is not None and slot is not NO_SLOT and self._slots is not None:
+            self._slots.release_on_behalf_of(slot)
 
     async def _reserve(self, tokens: int) -> None:
         """One request and ``tokens`` at the same instant; on Cancelled nothing is held."""
@@ -169,7 +206,8 @@ class InlineRunner:
     def _unreserve(self, tokens: int) -> None:
         release(self._requests, self._tokens, tokens)
 
-    def _settle(self, calling: Calling, estimate: int) -> None:
+    def _settle(self, calling: Calling, estimate: int, slot: object) -> None:
+        self._give_slot(slot)
         reconcile(self._tokens, estimate, calling.actual_tokens)
 
     def _cancelled(self, calling: Calling) -> None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
 from callboard.calling import Backend
+from callboard.endpoint import CircuitSettings, Timeouts
 from callboard.errors import ConfigError
+from callboard.limits import Limiter
+from callboard.resilience import RetryPolicy
 from callboard.serialization import converter, structure
 
 from ._errors import NotRestorable
@@ -79,18 +82,57 @@ def _json_safe(value: object, field: str) -> None:
         ) from None
 
 
+# Endpoint options that are config values of their own: (un)structured by the converter.
+_TYPED_OPTIONS: dict[str, type[Any]] = {
+    "retry": RetryPolicy,
+    "circuit": CircuitSettings,
+    "timeouts": Timeouts,
+}
+
+
+def _options_to_data(options: Mapping[str, Any]) -> dict[str, Any]:
+    data = {
+        key: converter.unstructure(value) if key in _TYPED_OPTIONS else value
+        for key, value in options.items()
+    }
+    for key, value in data.items():
+        _json_safe(value, f"endpoint_options[{key!r}]")
+    return data
+
+
+def _options_from_data(options: Mapping[str, Any]) -> dict[str, Any]:
+    built = dict(options)
+    for key, kind in _TYPED_OPTIONS.items():
+        if built.get(key) is not None:
+            built[key] = structure(built[key], kind, f"the {key} option of an iModel")
+    return built
+
+
 def model_to_dict(model: iModel) -> dict[str, Any]:
-    """:meth:`iModel.to_dict`. Raises ConfigError when metadata or options are not JSON."""
+    """:meth:`iModel.to_dict`.
+
+    Raises:
+        ConfigError: metadata or options are not JSON, or a limit is a live object.
+    """
+    live = model.limiter_objects
+    if live:
+        raise ConfigError(
+            f"{live[0]} was given as an object (a Limiter or an Executor), which is live "
+            "state, not data: to_dict() keeps numeric limits only; give the limits as "
+            "numbers, or pass the object again to the model you rebuild",
+            field=live[0],
+        )
     backend: SerializedEndpoint | None = None
     if model.provider is not None:
-        _json_safe(model.endpoint_options, "endpoint_options")
         backend = SerializedEndpoint(
             provider=model.provider,
             endpoint=model.endpoint,
             api_key_env=model.api_key_env,
-            options=dict(model.endpoint_options),
+            options=_options_to_data(model.endpoint_options),
         )
     _json_safe(model.provider_metadata, "provider_metadata")
+    numeric = (model.limit_requests, model.limit_tokens)
+    requests, tokens = (None if isinstance(n, Limiter) else n for n in numeric)
     config = ModelConfig(
         name=model.name,
         version=model.version,
@@ -99,8 +141,8 @@ def model_to_dict(model: iModel) -> dict[str, Any]:
         backend=backend,
         backend_type=type(model.backend).__name__,
         limits=LimitsConfig(
-            limit_requests=model.limit_requests,
-            limit_tokens=model.limit_tokens,
+            limit_requests=requests,
+            limit_tokens=tokens,
             capacity_refresh_time=model.capacity_refresh_time,
             queue_capacity=model.queue_capacity,
             concurrency_limit=model.concurrency_limit,
@@ -110,11 +152,17 @@ def model_to_dict(model: iModel) -> dict[str, Any]:
     return data
 
 
-def model_from_dict(data: Mapping[str, Any], *, backend: Backend | None) -> iModel:
+def model_from_dict(data: object, *, backend: Backend | None) -> iModel:
     """:meth:`iModel.from_dict`."""
     from ._imodel import iModel
 
-    config = structure(data, ModelConfig, "an iModel configuration")
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            "iModel.from_dict() takes the mapping iModel.to_dict() returned (possibly "
+            f"through json.dumps / json.loads), got {type(data).__name__}",
+            field="data",
+        )
+    config = structure(cast(Mapping[str, Any], data), ModelConfig, "an iModel configuration")
     if config.format != FORMAT:
         raise ConfigError(
             f"iModel data format {config.format} is not supported (expected {FORMAT})",
@@ -142,7 +190,7 @@ def model_from_dict(data: Mapping[str, Any], *, backend: Backend | None) -> iMod
             "iModel.from_dict(data, backend=...)",
             field="backend",
         )
-    options = dict(endpoint.options)
+    options = _options_from_data(endpoint.options)
     if endpoint.api_key_env is not None:
         if endpoint.api_key_env not in os.environ:
             raise NotRestorable(
@@ -150,5 +198,5 @@ def model_from_dict(data: Mapping[str, Any], *, backend: Backend | None) -> iMod
                 f"{endpoint.api_key_env}, which is not set; set it and load again",
                 field="api_key_env",
             )
-        options["api_key"] = endpoint.api_key_env
+        options["api_key_env"] = endpoint.api_key_env
     return iModel(provider=endpoint.provider, endpoint=endpoint.endpoint, **options, **common)

@@ -250,10 +250,21 @@ class _Pump:
             raise StopAsyncIteration from None
         except BaseException:
             self.abandon()
+            await self._settled()
             raise
         await channel._source.on_chunk(channel.chunks, delta)  # pyright: ignore[reportPrivateUsage]
         channel._on_delta(delta)  # pyright: ignore[reportPrivateUsage]
         return delta
+
+    async def _settled(self) -> None:
+        """Wait, shielded, for the abandoned call to finish: its owner gives back the
+        slot and settles the tokens first, so a reader that was cancelled lets
+        ``Cancelled`` propagate only once that happened (as ``Executor.call`` does)."""
+        calling = self._channel.calling
+        if self._abandon is None or calling.finished:
+            return
+        with trio.CancelScope(shield=True):
+            await calling.wait_finished()
 
     def abandon(self) -> None:
         """Cancel the call unless it finished; stop handing out chunks."""

@@ -8,13 +8,15 @@ from collections.abc import Callable
 
 import trio
 
-from callboard.calling import Calling
+from callboard.actors import ActorStopped
+from callboard.calling import Calling, CallingStatus
 from callboard.executor import Executor
 from callboard.providers import StreamDelta
 
+from ._errors import ModelStopped
 from ._hooks import StreamChunkReceived
 from ._inline import InlineRunner
-from ._outcome import outcome
+from ._outcome import outcome, settle_refused
 from ._pipeline import Emitter
 from ._stream import StreamChannel, StreamSource
 
@@ -31,6 +33,8 @@ def stream_channel(
     inline: InlineRunner,
     emitter: Emitter,
     buffer: int,
+    failure: Callable[[], BaseException | None],
+    refused: Callable[[Calling], None],
 ) -> StreamChannel:
     """A StreamChannel over ``calling`` (not running yet: it starts when first read).
 
@@ -41,6 +45,8 @@ def stream_channel(
         inline: the model's inline runner, used when the Executor is not running.
         emitter: where a chunk event goes when somebody listens.
         buffer: deltas buffered between the call and a slow reader (started).
+        failure: why the model's tree stopped, if it failed (the call is then refused).
+        refused: finishes a Calling the Executor stopped before it was queued.
     """
     calling.streaming = True
 
@@ -54,8 +60,21 @@ def stream_channel(
             return receive, _nothing
         calling.stream_sink = send
         if started:
-            await executor.submit(calling)
+            try:
+                await executor.submit(calling)
+            except ActorStopped:
+                if calling.status is not CallingStatus.PENDING:
+                    raise
+                refused(calling)  # the model stopped while it waited for queue room
+                return receive, _nothing
+            except BaseException as error:
+                settle_refused(calling, error)  # never queued: finish it all the same
+                raise
             return receive, calling.cancel
+        stopped = failure()
+        if stopped is not None:
+            calling.abort(error=ModelStopped(calling.id, model, stopped))
+            return receive, _nothing
         if nursery is None:
             await inline.run(calling)  # no task to run it in: buffer it all
             return receive, _nothing

@@ -43,6 +43,7 @@ class ActorTree:
         "_emitter",
         "_executor",
         "_hooks",
+        "failure",
         "hook_actors",
         "name",
         "supervisor",
@@ -67,6 +68,9 @@ class ActorTree:
         self.supervisor: Supervisor | None = None
         self.hook_actors: tuple[HookActor, ...] = ()
         self._block: BlockNursery | None = None
+        self.failure: BaseException | None = None
+        """The error the last run ended with after it had started (the supervisor gave
+        up); ``None`` once a new run starts, or when the last one stopped cleanly."""
 
     async def run(self, started: object, task_status: trio.TaskStatus[Any]) -> None:
         """Run the tree until :meth:`stop` or cancellation; reports ``started`` once up.
@@ -90,11 +94,18 @@ class ActorTree:
             specs, strategy=Strategy.ONE_FOR_ONE, broadcast=self._broadcast, name=self.name
         )
         self.supervisor, self.hook_actors = supervisor, actors
+        running = False
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(supervisor.run)
-                self._emitter.actors_running = True
+                self._emitter.actors_running = running = True
+                self.failure = None
                 task_status.started(started)
+        except BaseException as error:
+            cause = _failure(error)
+            if running and cause is not None:
+                self.failure = cause
+            raise
         finally:
             self._emitter.actors_running = False
             self.supervisor, self.hook_actors = None, ()
@@ -124,8 +135,33 @@ class ActorTree:
         self._block = block
 
     async def exit(self, exc: BaseException | None) -> None:
+        """Leave ``async with model``: stop the tree when the block ended normally, then
+        close the block's nursery whatever happened, as a nursery would.
+
+        A block that swallowed the ``Cancelled`` the dying tree sent it still gets the
+        tree's error (as the nursery's exception group); stopping a tree that is gone
+        raises that ``Cancelled`` again, which must not leave the nursery open.
+        """
         block, self._block = self._block, None
         assert block is not None
+        error = exc
         if exc is None:
-            await self.stop()
-        await block.close(exc)
+            try:
+                await self.stop()
+            except BaseException as raised:
+                error = raised
+        await block.close(error)
+        if error is not None and error is not exc:
+            raise error
+
+
+def _failure(error: BaseException) -> BaseException | None:
+    """What ended a run, if anything but cancellation did (the first such error)."""
+    if isinstance(error, BaseExceptionGroup):
+        group = cast(BaseExceptionGroup[BaseException], error)
+        for inner in group.exceptions:
+            found = _failure(inner)
+            if found is not None:
+                return found
+        return None
+    return None if isinstance(error, trio.Cancelled) else error

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from callboard.endpoint import Secret
+from callboard.endpoint._api_key import key_source
 from callboard.imodel import iModel
 from callboard.providers import PROVIDERS, ProviderSpec, UnknownProvider, get_provider
 
@@ -27,8 +26,6 @@ from ._typed import (
 __all__ = ["Model"]
 
 M = TypeVar("M", bound=ProviderModel[Any])
-
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*\Z")
 
 _CLASSES: Mapping[str, type[ProviderModel[Any]]] = {
     cls.model_type: cls
@@ -78,9 +75,9 @@ def _build(cls: type[M], model_path: str, kwargs: dict[str, Any]) -> M:
     kind = KINDS[cls.model_type]
     provider, model_id = _split(model_path)
     spec = _spec(provider, kind, kwargs.get("base_url"))
-    api_key = kwargs.get("api_key")
-    if isinstance(api_key, str) and not _ENV_NAME.match(api_key):
-        kwargs["api_key"] = Secret(api_key)  # never held as plain text, even here
+    if kwargs.get("api_key") is not None:
+        # iModel's one rule, applied at once: a raw key is never held as plain text here
+        kwargs["api_key"] = key_source(kwargs["api_key"])
     recipe: dict[str, Any] = {
         "name": f"{spec.name}/{model_id}",
         **kwargs,

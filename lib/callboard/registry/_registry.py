@@ -166,11 +166,19 @@ class ServiceRegistry:
         block, self._block = self._block, None
         supervisor, self.supervisor = self.supervisor, None
         assert block is not None and supervisor is not None
+        error = exc
         if exc is None:
-            for model in reversed(list(self._models.values())):
-                await model.stop()  # each drains its hook actors, then ends normally
-            await supervisor.stop()
-        await block.close(exc)
+            try:
+                for model in reversed(list(self._models.values())):
+                    await model.stop()  # each drains its hook actors, then ends normally
+                await supervisor.stop()
+            except BaseException as raised:  # e.g. Cancelled: the tree died meanwhile
+                error = raised
+        # Closed whatever happened, as a nursery is: a block that swallowed the
+        # Cancelled of a dying tree still gets the tree's error.
+        await block.close(error)
+        if error is not None and error is not exc:
+            raise error
 
 
 def _child_id(model: iModel | Router) -> str:

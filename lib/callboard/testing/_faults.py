@@ -38,6 +38,9 @@ class FaultKind(enum.Enum):
     """A stream whose connection closes before the final events (usage, ``[DONE]``)."""
     SSE_ERROR = "sse_error"
     """A stream that sends an ``error`` event halfway through and ends there."""
+    HOSTILE_BODY = "hostile_body"
+    """Status 200 whose JSON is nested 1,100 levels deep (2.2 KB that exhaust a recursive
+    parser's stack); in a stream, one event halfway through carries it."""
 
 
 _STREAM_ONLY = frozenset({FaultKind.TRUNCATED_SSE, FaultKind.SSE_ERROR})
@@ -57,8 +60,9 @@ class Fault:
         status: the HTTP status for ``ERROR`` faults.
         should_retry: the ``x-should-retry`` header sent with ``ERROR`` faults (``None``
             leaves it out).
-        seconds: for ``STALL``, how long to stall before answering normally; ``None``
-            stalls until the client closes the connection.
+        seconds: for ``STALL``, how long to stall before answering normally (``None``
+            stalls until the client closes the connection); for ``RATE_LIMITED``, the
+            ``retry-after`` it sends (``None``: one second).
 
     Example::
 
@@ -76,9 +80,17 @@ class Fault:
         return cls(FaultKind.ERROR, status=status, should_retry=should_retry)
 
     @classmethod
-    def rate_limited(cls) -> Fault:
-        """A 429 with ``retry-after`` headers, whatever the buckets hold."""
-        return cls(FaultKind.RATE_LIMITED, status=429)
+    def rate_limited(cls, retry_after: float = 1.0) -> Fault:
+        """A 429 with ``retry-after`` headers saying ``retry_after`` seconds (an absurd
+        value such as 99999 too), whatever the buckets hold."""
+        if not (retry_after >= 0 and math.isfinite(retry_after)):
+            raise ConfigError(f"Fault.rate_limited retry_after must be >= 0, got {retry_after!r}")
+        return cls(FaultKind.RATE_LIMITED, status=429, seconds=retry_after)
+
+    @classmethod
+    def hostile_body(cls) -> Fault:
+        """A 200 whose JSON is nested deep enough to exhaust a recursive parser."""
+        return cls(FaultKind.HOSTILE_BODY)
 
     @classmethod
     def reset(cls) -> Fault:

@@ -165,7 +165,8 @@ class Responder:
         limits = self._key_limits(key)
         now = trio.current_time()
         if fault is not None and fault.kind is FaultKind.RATE_LIMITED:
-            verdict: Admission | Rejection = Rejection(1.0, "requests")
+            wait = fault.seconds if fault.seconds is not None else 1.0
+            verdict: Admission | Rejection = Rejection(wait, "requests")
         else:
             verdict = limits.admit(prepared.charge, now)
         if isinstance(verdict, Rejection):
@@ -242,6 +243,8 @@ class Responder:
             data = (
                 reply.data[: len(reply.data) // 2]
                 if kind is FaultKind.MALFORMED_JSON
+                else HOSTILE_JSON
+                if kind is FaultKind.HOSTILE_BODY
                 else reply.data
             )
             await connection.send_body(reply.status, headers, data)
@@ -278,6 +281,8 @@ class Responder:
             frames = [*frames[:middle], reply.error_frame]
         elif kind is FaultKind.RESET:
             frames = frames[:middle]
+        elif kind is FaultKind.HOSTILE_BODY:
+            frames = [*frames[:middle], b"data: " + HOSTILE_JSON + b"\n\n", *frames[middle:]]
         pause = self._plan.per_chunk(route.path)
         await connection.start_stream(200, headers)
         for index, frame in enumerate(frames):
@@ -327,6 +332,10 @@ class Responder:
     def _now(self) -> tuple[float, datetime]:
         now = trio.current_time()
         return now, _clock.wall_clock(self._epoch, now - self.started_at)
+
+
+HOSTILE_JSON = b"[" * 1100 + b"]" * 1100
+"""Valid JSON nested 1,100 levels deep: what a ``HOSTILE_BODY`` fault sends."""
 
 
 async def _sleep(seconds: float) -> None:
