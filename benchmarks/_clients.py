@@ -59,29 +59,34 @@ on their first round trip nor while the last ones drain."""
 
 async def _workers(concurrency: int, calls: int, one: Callable[[], Awaitable[None]]) -> float:
     """Run ``calls`` calls on ``concurrency`` callers; the seconds they took, or with
-    ``SETTLE`` the seconds one call took on average in the steady state between."""
+    ``SETTLE`` the seconds they would take at the steady-state rate: Little's law, the
+    callers over the mean time a call took, counting the calls that began ``SETTLE``
+    after the start and ended ``SETTLE`` before the end. (Counting completions in a
+    window instead miscounts by a whole wave when the callers move in step.)"""
     import trio
 
     remaining = calls
-    done: list[float] = []
+    spans: list[tuple[float, float]] = []
 
     async def worker() -> None:
         nonlocal remaining
         while remaining > 0:
             remaining -= 1
+            began = time.perf_counter()
             await one()
-            done.append(time.perf_counter())
+            spans.append((began, time.perf_counter()))
 
     start = time.perf_counter()
     async with trio.open_nursery() as nursery:
         for _ in range(min(concurrency, calls)):
             nursery.start_soon(worker)
-    elapsed = time.perf_counter() - start
-    if not SETTLE or elapsed <= 3 * SETTLE:
-        return elapsed
-    low, high = start + SETTLE, done[-1] - SETTLE
-    inside = sum(1 for at in done if low <= at <= high)
-    return (high - low) / inside * calls  # the elapsed time at the steady-state rate
+    end = time.perf_counter()
+    low, high = start + SETTLE, end - SETTLE
+    inside = [done - began for began, done in spans if began >= low and done <= high]
+    if not SETTLE or not inside:
+        return end - start
+    rate = min(concurrency, calls) / statistics.fmean(inside)
+    return calls / rate
 
 
 def httpx(url: str, calls: int, concurrency: int) -> dict[str, float]:
