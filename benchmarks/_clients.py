@@ -51,22 +51,42 @@ def _measure(calls: int, run: Callable[[int], float], warmup: int = WARMUP) -> d
     }
 
 
+SETTLE = 0.0
+"""Seconds left out at each end of a run when its throughput is taken (``--settle``):
+Little's law holds in the steady state, not while the callers' first requests are still
+on their first round trip nor while the last ones drain."""
+
+
 async def _workers(concurrency: int, calls: int, one: Callable[[], Awaitable[None]]) -> float:
+    """Run ``calls`` calls on ``concurrency`` callers; the seconds they took, or with
+    ``SETTLE`` the seconds they would take at the steady-state rate: Little's law, the
+    callers over the mean time a call took, counting the calls that began ``SETTLE``
+    after the start and ended ``SETTLE`` before the end. (Counting completions in a
+    window instead miscounts by a whole wave when the callers move in step.)"""
     import trio
 
     remaining = calls
+    spans: list[tuple[float, float]] = []
 
     async def worker() -> None:
         nonlocal remaining
         while remaining > 0:
             remaining -= 1
+            began = time.perf_counter()
             await one()
+            spans.append((began, time.perf_counter()))
 
     start = time.perf_counter()
     async with trio.open_nursery() as nursery:
         for _ in range(min(concurrency, calls)):
             nursery.start_soon(worker)
-    return time.perf_counter() - start
+    end = time.perf_counter()
+    low, high = start + SETTLE, end - SETTLE
+    inside = [done - began for began, done in spans if began >= low and done <= high]
+    if not SETTLE or not inside:
+        return end - start
+    rate = min(concurrency, calls) / statistics.fmean(inside)
+    return calls / rate
 
 
 def httpx(url: str, calls: int, concurrency: int) -> dict[str, float]:
@@ -126,7 +146,9 @@ def h11_pool(url: str, calls: int, concurrency: int) -> dict[str, float]:
         ("content-length", str(len(body))),
     ]
 
-    async def main(n: int) -> float:
+    figures: dict[str, float] = {}
+
+    async def main() -> None:
         idle: list[tuple[trio.SocketStream, h11.Connection]] = []
 
         async def one() -> None:
@@ -150,12 +172,19 @@ def h11_pool(url: str, calls: int, concurrency: int) -> dict[str, float]:
             conn.start_next_cycle()
             idle.append((stream, conn))
 
-        elapsed = await _workers(concurrency, n, one)
+        # Warm up in the same run, as ``started`` does: every caller at once, so the
+        # measured calls find their connections open.
+        await _workers(concurrency, max(WARMUP, concurrency), one)
+        cpu = time.process_time()
+        elapsed = await _workers(concurrency, calls, one)
+        figures["throughput"] = calls / elapsed
+        figures["cpu_ms"] = (time.process_time() - cpu) / calls * 1000
         for stream, _ in idle:
             await stream.aclose()
-        return elapsed
 
-    return _measure(calls, lambda n: trio.run(main, n))
+    trio.run(main)
+    figures["rss_mb"] = peak_rss_mb()
+    return figures
 
 
 def _model(url: str, *, defaults: bool = False) -> Any:
@@ -278,7 +307,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--settle", type=float, default=0.0)
     args = parser.parse_args()
+    global SETTLE  # one setting for the whole process
+    SETTLE = args.settle
     url = f"http://127.0.0.1:{args.port}/v1/chat/completions"
     figures = KINDS[args.kind](url, args.calls, args.concurrency)
     print(json.dumps(figures), flush=True)

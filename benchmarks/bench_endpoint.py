@@ -4,11 +4,11 @@ Throughput: chat calls per second through an Executor (concurrency 32, no rate l
 and a running Endpoint actor (32 tasks each awaiting ``executor.call`` in turn), against
 the fake provider on loopback, beside raw httpx2 (one pooled AsyncClient, 32 tasks
 posting the same request) on the same server in the same run. Target: >= 0.90x raw.
-The server shares the CPU with the client, so both sides pay for it equally; the ratio
-is what the Endpoint's own path costs. Both sides use the same connection limits and
-payload, get one unrecorded warm-up round, then alternate for ROUNDS rounds; each side's
-best round counts (a busy machine only ever slows a round down, so the best is the
-least disturbed measurement of each).
+The fake provider runs in a process of its own (``benchmarks/_fake_server.py``), so its
+CPU is not the client's; the ratio is what the Endpoint's own path costs. Both sides
+use the same connection limits and payload, get one unrecorded warm-up round, then
+alternate for ROUNDS rounds; each side's best round counts (a busy machine only ever
+slows a round down, so the best is the least disturbed measurement of each).
 
 Streaming: time from sending a streamed chat request to its first text delta, through
 the Endpoint (request building, SSE decoding, the stream sink) and through raw httpx2
@@ -24,13 +24,13 @@ from typing import Any
 import httpx2
 import trio
 
+from benchmarks._process import serving
 from benchmarks._report import record
 from callboard.calling import Calling
 from callboard.endpoint import match_endpoint
 from callboard.executor import Executor
 from callboard.providers import StreamDelta
 from callboard.resilience import RetryPolicy
-from callboard.testing import FakeProvider
 
 CONCURRENCY = 32
 CALLS = 1_500
@@ -40,10 +40,10 @@ BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "benchmark m
 HEADERS = {"authorization": "Bearer test-key"}
 
 
-async def _raw_throughput(fp: FakeProvider) -> float:
+async def _raw_throughput(base_url: str) -> float:
     limits = httpx2.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     async with httpx2.AsyncClient(limits=limits, timeout=None) as client:
-        url = f"{fp.base_url}/v1/chat/completions"
+        url = f"{base_url}/v1/chat/completions"
         remaining = CALLS
 
         async def worker() -> None:
@@ -60,10 +60,10 @@ async def _raw_throughput(fp: FakeProvider) -> float:
         return CALLS / (time.perf_counter() - start)
 
 
-async def _endpoint_throughput(fp: FakeProvider) -> float:
+async def _endpoint_throughput(base_url: str) -> float:
     endpoint = match_endpoint(
         "openai",
-        base_url=f"{fp.base_url}/v1",
+        base_url=f"{base_url}/v1",
         api_key="test-key",
         timeout=None,
         retry=RetryPolicy.disabled(),
@@ -95,11 +95,11 @@ async def _endpoint_throughput(fp: FakeProvider) -> float:
     return CALLS / elapsed
 
 
-async def _raw_first_chunk(fp: FakeProvider) -> list[float]:
+async def _raw_first_chunk(base_url: str) -> list[float]:
     body = {**BODY, "stream": True}
     samples: list[float] = []
     async with httpx2.AsyncClient(timeout=None) as client:
-        url = f"{fp.base_url}/v1/chat/completions"
+        url = f"{base_url}/v1/chat/completions"
         for _ in range(STREAMS):
             start = time.perf_counter()
             async with client.stream("POST", url, headers=HEADERS, json=body) as response:
@@ -112,10 +112,8 @@ async def _raw_first_chunk(fp: FakeProvider) -> list[float]:
     return samples
 
 
-async def _endpoint_first_chunk(fp: FakeProvider) -> list[float]:
-    endpoint = match_endpoint(
-        "openai", base_url=f"{fp.base_url}/v1", api_key="test-key", timeout=None
-    )
+async def _endpoint_first_chunk(base_url: str) -> list[float]:
+    endpoint = match_endpoint("openai", base_url=f"{base_url}/v1", api_key="test-key", timeout=None)
     samples: list[float] = []
     async with trio.open_nursery() as nursery:
         await nursery.start(endpoint.run)
@@ -134,17 +132,16 @@ async def _endpoint_first_chunk(fp: FakeProvider) -> list[float]:
     return samples
 
 
-async def _run() -> dict[str, float]:
-    async with FakeProvider() as fp:
-        raw: list[float] = []
-        ours: list[float] = []
-        await _raw_throughput(fp)  # warm-up: imports, first connections, caches
-        await _endpoint_throughput(fp)
-        for _ in range(ROUNDS):  # interleaved, so drift hits both sides alike
-            raw.append(await _raw_throughput(fp))
-            ours.append(await _endpoint_throughput(fp))
-        raw_chunk = await _raw_first_chunk(fp)
-        our_chunk = await _endpoint_first_chunk(fp)
+async def _run(base_url: str) -> dict[str, float]:
+    raw: list[float] = []
+    ours: list[float] = []
+    await _raw_throughput(base_url)  # warm-up: imports, first connections, caches
+    await _endpoint_throughput(base_url)
+    for _ in range(ROUNDS):  # interleaved, so drift hits both sides alike
+        raw.append(await _raw_throughput(base_url))
+        ours.append(await _endpoint_throughput(base_url))
+    raw_chunk = await _raw_first_chunk(base_url)
+    our_chunk = await _endpoint_first_chunk(base_url)
     return {
         "raw": max(raw),
         "ours": max(ours),
@@ -154,7 +151,8 @@ async def _run() -> dict[str, float]:
 
 
 def main() -> None:
-    figures = trio.run(_run)
+    with serving("benchmarks._fake_server") as base_url:
+        figures = trio.run(_run, base_url)
     ratio = figures["ours"] / figures["raw"]
     overhead_ms = (figures["our_chunk"] - figures["raw_chunk"]) * 1000
     print(f"endpoint throughput: {figures['ours']:,.0f} calls/s (32 concurrent)")

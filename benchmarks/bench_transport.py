@@ -13,8 +13,12 @@ Rows (issue 15):
   least), CPU per call <= 1.5x raw aiohttp's.
 - inline (no ``async with``) against started: >= 0.9x.
 - 1,000 callers at 1 s server latency, default settings: >= 95% of Little's law
-  (1,000 calls/s).
-- streaming time to first chunk, started against raw httpx2: overhead <= 0.2 ms.
+  (1,000 calls/s), taken in the steady state (the first and last second of each run
+  left out: Little's law is about the steady state, not the ramp nor the drain), beside
+  the raw h11 pool measured the same way.
+- streaming time to first chunk, started against raw httpx2: overhead <= 0.2 ms, the
+  median over many alternating rounds of each round's difference of medians (a single
+  round's difference swings by more than the target on a shared machine).
 Every row names its client CPU per 1,000 calls and its peak RSS.
 """
 
@@ -27,43 +31,31 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
+from benchmarks._process import ROOT, serving
 from benchmarks._report import record
 
-ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 3
 CALLS = 3_000
 CONCURRENCY = 32
 SLOW_CALLERS = 1_000
-SLOW_CALLS = 4_000
-STREAMS = 300
+SLOW_CALLS = 8_000
+SLOW_ROUNDS = 2
+SETTLE = 1.0  # seconds: one server latency, the ramp and the drain of a slow run
+STREAMS = 200
+STREAM_ROUNDS = 9
 
 
 @contextmanager
 def server(latency: float = 0.0) -> Iterator[int]:
     """The loopback server in its own process; yields its port."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks._server", "--latency", str(latency)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield int(process.stdout.readline())
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serving("benchmarks._server", "--latency", str(latency)) as port:
+        yield int(port)
 
 
-def client(kind: str, port: int, calls: int, concurrency: int) -> dict[str, float] | None:
+def client(
+    kind: str, port: int, calls: int, concurrency: int, settle: float = 0.0
+) -> dict[str, float] | None:
     """One run of one client in a process of its own; ``None`` if it cannot run here."""
     result = subprocess.run(
         [
@@ -77,6 +69,8 @@ def client(kind: str, port: int, calls: int, concurrency: int) -> dict[str, floa
             str(calls),
             "--concurrency",
             str(concurrency),
+            "--settle",
+            str(settle),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -92,21 +86,39 @@ def client(kind: str, port: int, calls: int, concurrency: int) -> dict[str, floa
     return figures
 
 
+def runs(
+    kinds: list[str],
+    port: int,
+    calls: int,
+    concurrency: int,
+    *,
+    count: int = ROUNDS,
+    settle: float = 0.0,
+) -> dict[str, list[dict[str, float]]]:
+    """``count`` alternating rounds: each kind's figures, round by round (kinds that
+    cannot run here are left out)."""
+    found: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+    for _ in range(count):
+        for kind in kinds:
+            figures = client(kind, port, calls, concurrency, settle)
+            if figures is not None:
+                found[kind].append(figures)
+    return {kind: run for kind, run in found.items() if run}
+
+
+def medians(found: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Each kind's median figures over its rounds."""
+    return {
+        kind: {key: statistics.median(one[key] for one in run) for key in run[0]}
+        for kind, run in found.items()
+    }
+
+
 def rounds(
     kinds: list[str], port: int, calls: int, concurrency: int
 ) -> dict[str, dict[str, float]]:
-    """Alternating rounds; each kind's median figures (kinds that cannot run are left out)."""
-    runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
-    for _ in range(ROUNDS):
-        for kind in kinds:
-            figures = client(kind, port, calls, concurrency)
-            if figures is not None:
-                runs[kind].append(figures)
-    return {
-        kind: {key: statistics.median(run[key] for run in found) for key in found[0]}
-        for kind, found in runs.items()
-        if found
-    }
+    """Alternating rounds; each kind's median figures."""
+    return medians(runs(kinds, port, calls, concurrency))
 
 
 def _where(figures: dict[str, float]) -> str:
@@ -118,11 +130,15 @@ def _where(figures: dict[str, float]) -> str:
 def main() -> None:
     with server() as port:
         fast = rounds(["started", "httpx", "aiohttp", "h11", "inline"], port, CALLS, CONCURRENCY)
-        streams = rounds(["ttfc-started", "ttfc-httpx"], port, STREAMS, 1)
+        stream_runs = runs(["ttfc-started", "ttfc-httpx"], port, STREAMS, 1, count=STREAM_ROUNDS)
     with server(latency=1.0) as port:
-        slow = client("started", port, SLOW_CALLS, SLOW_CALLERS)
-        slow_raw = client("h11", port, SLOW_CALLS, SLOW_CALLERS)
-    assert slow is not None and slow_raw is not None
+        slow_runs = medians(
+            runs(
+                ["started", "h11"], port, SLOW_CALLS, SLOW_CALLERS, count=SLOW_ROUNDS, settle=SETTLE
+            )
+        )
+    slow, slow_raw = slow_runs["started"], slow_runs["h11"]
+    streams = medians(stream_runs)
 
     started, httpx = fast["started"], fast["httpx"]
     for kind, label in (
@@ -190,11 +206,15 @@ def main() -> None:
     )
     ideal = SLOW_CALLERS / 1.0
     share = slow["throughput"] / ideal * 100
-    print(f"1,000 callers at 1 s: {slow['throughput']:,.0f} calls/s, {share:.1f}% of {ideal:,.0f}")
     raw_share = slow_raw["throughput"] / ideal * 100
+    print(
+        f"1,000 callers at 1 s, steady state: {slow['throughput']:,.0f} calls/s, "
+        f"{share:.1f}% of {ideal:,.0f} ({_where(slow)}); raw h11 pool {raw_share:.1f}% "
+        f"({_where(slow_raw)})"
+    )
     record(
-        f"1,000 callers at 1 s latency, default settings ({_where(slow)}; the raw h11 "
-        f"pool reached {raw_share:.0f}% on this machine)",
+        f"1,000 callers at 1 s latency, default settings, steady state ({_where(slow)}; "
+        f"the raw h11 pool reached {raw_share:.0f}% on this machine)",
         share,
         "%",
         baseline=100.0,
@@ -203,10 +223,17 @@ def main() -> None:
         passed=share >= 95,
     )
     ours, raw = streams["ttfc-started"], streams["ttfc-httpx"]
-    overhead = ours["ttfc_ms"] - raw["ttfc_ms"]
-    print(f"first chunk: started {ours['ttfc_ms']:.3f} ms, raw httpx2 {raw['ttfc_ms']:.3f} ms")
+    overhead = statistics.median(
+        a["ttfc_ms"] - b["ttfc_ms"]
+        for a, b in zip(stream_runs["ttfc-started"], stream_runs["ttfc-httpx"], strict=True)
+    )
+    print(
+        f"first chunk: started {ours['ttfc_ms']:.3f} ms, raw httpx2 {raw['ttfc_ms']:.3f} ms, "
+        f"overhead {overhead:+.3f} ms (median of {STREAM_ROUNDS} rounds' differences)"
+    )
     record(
-        f"stream first-chunk overhead vs raw httpx2 ({_where(ours)})",
+        f"stream first-chunk overhead vs raw httpx2, median of {STREAM_ROUNDS} rounds' "
+        f"differences ({_where(ours)})",
         overhead,
         "ms",
         baseline=raw["ttfc_ms"],

@@ -202,10 +202,11 @@ async def _read_request(
             body, raw = body + raw[:size], raw[size + 2 :]
     else:
         length = int(fields.get("content-length", "0"))
-        while len(buffer) < length:
+        pending = bytearray(buffer)  # not bytes: a body of megabytes is read in linear time
+        while len(pending) < length:
             data = await stream.receive_some(65536)
             if not data:
                 return None, b""
-            buffer += data
-        body, buffer = buffer[:length], buffer[length:]
+            pending += data
+        body, buffer = bytes(pending[:length]), bytes(pending[length:])
     return Request(method, path, headers, body, index), buffer

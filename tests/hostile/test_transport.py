@@ -201,3 +201,43 @@ async def test_a_cancelled_call_never_returns_its_half_read_connection() -> None
         await model.aclose()
     # The second call did not read the first one's leftover body: a fresh connection.
     assert server.connections == 2
+
+
+async def test_a_request_whose_write_fails_on_a_reused_connection_is_sent_once_more() -> None:
+    # The server answers the first request, then stops reading and resets the kept-alive
+    # connection while the second request (too big for the socket buffers) is still being
+    # written: the write fails, so the server provably never had that request whole, and
+    # the transport sends it again on a fresh connection (the policy allows no retry).
+    async def script(request: Request) -> list[Move]:
+        if request.index == 0:
+            return [OK, Pause(0.3), Reset()]
+        return [OK]
+
+    async with HostileServer(script) as server:
+        model = model_for(server)
+        async with model:
+            assert (await model.invoke(messages=MESSAGES)).response.text == "fine"
+            big = [{"role": "user", "content": "x" * 16_000_000}]
+            with trio.fail_after(DEADLINE):
+                calling = await model.invoke(messages=big)
+            assert calling.response.text == "fine"
+    assert server.connections == 2
+    assert len(server.requests) == 2  # the first connection never read the second whole
+    assert len(server.requests[1].body) > 16_000_000
+
+
+async def test_a_request_read_whole_on_a_reused_connection_is_not_sent_again() -> None:
+    # The server reads the second request whole, then closes the kept-alive connection
+    # without an answer: it may have processed it, so the transport must not send it
+    # again (only the Endpoint's RetryPolicy, with its Idempotency-Key, may).
+    async def script(request: Request) -> list[Move]:
+        return [OK] if request.index == 0 else [Close()]
+
+    async with HostileServer(script) as server:
+        model = model_for(server)
+        async with model:
+            await model.invoke(messages=MESSAGES)
+            with trio.fail_after(DEADLINE), pytest.raises(ConnectionFailed) as caught:
+                await model.invoke(messages=MESSAGES)
+            assert caught.value.provider == "openai"
+    assert server.connections == 1 and len(server.requests) == 2
