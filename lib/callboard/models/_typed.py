@@ -62,6 +62,28 @@ class ChatCompletion(ProviderModel[ModelResponse[str] | ModelStreamResponse]):
     model_type = "chat_completion"
 
     @overload
+    async def __call__(
+        self,
+        messages: Messages | str | None = None,
+        *,
+        stream: Literal[False] = False,
+        **fields: Any,
+    ) -> ModelResponse[str]: ...
+
+    @overload
+    async def __call__(
+        self, messages: Messages | str | None = None, *, stream: Literal[True], **fields: Any
+    ) -> ModelStreamResponse: ...
+
+    async def __call__(
+        self, messages: Messages | str | None = None, *, stream: bool = False, **fields: Any
+    ) -> ModelResponse[str] | ModelStreamResponse:
+        """The same as :meth:`acall` (typed per ``stream``)."""
+        if stream:
+            return await self.acall(messages, stream=True, **fields)
+        return await self.acall(messages, stream=False, **fields)
+
+    @overload
     async def acall(
         self,
         messages: Messages | str | None = None,
