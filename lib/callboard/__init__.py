@@ -128,6 +128,8 @@ from .providers import ModelPrice as ModelPrice
 from .providers import ModelType as ModelType
 from .providers import NormalizedResponse as NormalizedResponse
 from .providers import PayloadError as PayloadError
+from .providers import PredictionFailed as PredictionFailed
+from .providers import PredictionNotFinished as PredictionNotFinished
 from .providers import PriceTable as PriceTable
 from .providers import ProviderRequest as ProviderRequest
 from .providers import ProviderSpec as ProviderSpec
@@ -284,6 +286,8 @@ __all__ = [
     "OversizeRequest",
     "PayloadError",
     "PermissionDenied",
+    "PredictionFailed",
+    "PredictionNotFinished",
     "PriceTable",
     "ProviderError",
     "ProviderRequest",

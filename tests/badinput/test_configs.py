@@ -533,8 +533,8 @@ ROWS: list[tuple[str, Build, type[CallboardError], tuple[str, ...], str | None]]
         "model-from-serialized-garbage",
         lambda: Model.from_serialized({"model_type": "telepathy"}),
         ConfigError,
-        ("not a serialized callboard model", "required field missing @ data.provider"),
-        None,
+        ("takes the dict serialize() returned", "got keys ['model_type']"),
+        "data",
     ),
     (
         "match-endpoint-not-offered",

@@ -8,6 +8,7 @@ NormalizedResponse, with usage and status.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from callboard.testing import FakeProvider
 
 CASES = [(name, kind) for name, spec in sorted(PROVIDERS.items()) for kind in sorted(spec.paths)]
 AUDIO = b"RIFF" + bytes(range(256)) * 4
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"\r\n\x00\xff" * 64  # every byte value
 
 
 def _tokens(text: str) -> int:
@@ -73,14 +75,86 @@ def _moderation(_: str) -> tuple[dict[str, Any], Callable[[NormalizedResponse], 
     return payload, check
 
 
+def _replicate(
+    inputs: dict[str, Any],
+) -> tuple[dict[str, Any], Callable[[NormalizedResponse], None]]:
+    payload = {"model": "black-forest-labs/flux-schnell", **inputs, "num_outputs": 2}
+
+    def check(response: NormalizedResponse) -> None:
+        # Prefer: wait went out (the spec's header): the prediction came back finished.
+        assert response.raw["status"] == "succeeded"
+        assert response.raw["model"] == "black-forest-labs/flux-schnell"
+        sent = response.raw["input"]  # Replicate echoes the input it ran on
+        assert sent["prompt"] == inputs["prompt"] and sent["num_outputs"] == 2
+        if "image" in inputs:  # the upload travelled as a data: URI
+            _, content, kind = inputs["image"]
+            assert sent["image"] == f"data:{kind};base64,{base64.b64encode(content).decode()}"
+        assert len(response.raw["output"]) == 2
+
+    return payload, check
+
+
 def _images(provider: str) -> tuple[dict[str, Any], Callable[[NormalizedResponse], None]]:
     prompt = f"a red square for {provider}"
+    if provider == "replicate":
+        return _replicate({"prompt": prompt})
     payload = {"model": "dall-e-2", "prompt": prompt, "n": 2}
 
     def check(response: NormalizedResponse) -> None:
         data = response.raw["data"]
         assert len(data) == 2
         assert all(item["revised_prompt"] == prompt and item["b64_json"] for item in data)
+
+    return payload, check
+
+
+def _image_edit(provider: str) -> tuple[dict[str, Any], Callable[[NormalizedResponse], None]]:
+    prompt = f"make it blue for {provider}"
+    if provider == "replicate":
+        return _replicate({"prompt": prompt, "image": ("in.png", PNG, "image/png")})
+    payload = {"model": "gpt-image-1", "prompt": prompt, "image": ("in.png", PNG, "image/png")}
+
+    def check(response: NormalizedResponse) -> None:
+        # The fake's edit answers with the uploaded bytes: the multipart body was intact.
+        assert [base64.b64decode(item["b64_json"]) for item in response.raw["data"]] == [PNG]
+
+    return payload, check
+
+
+def _classification(_: str) -> tuple[dict[str, Any], Callable[[NormalizedResponse], None]]:
+    labels = ["sports news", "cooking recipe"]
+    payload = {"model": "jina-embeddings-v3", "input": ["a recipe for soup"], "labels": labels}
+
+    def check(response: NormalizedResponse) -> None:
+        [item] = response.raw["data"]
+        assert item["prediction"] == "cooking recipe"  # shares the word "recipe"
+        assert [p["label"] for p in item["predictions"]] == labels
+        assert math.isclose(sum(p["score"] for p in item["predictions"]), 1.0, abs_tol=1e-5)
+        assert response.usage is not None and response.usage.total_tokens > 0
+
+    return payload, check
+
+
+def _image_classification(_: str) -> tuple[dict[str, Any], Callable[[NormalizedResponse], None]]:
+    image = base64.b64encode(PNG).decode()
+    payload = {"model": "jina-clip-v2", "input": [{"image": image}], "labels": ["cat", "dog"]}
+
+    def check(response: NormalizedResponse) -> None:
+        [item] = response.raw["data"]
+        assert item["object"] == "classification" and item["prediction"] in ("cat", "dog")
+        assert item["score"] == max(p["score"] for p in item["predictions"])
+
+    return payload, check
+
+
+def _image_embeddings(_: str) -> tuple[dict[str, Any], Callable[[NormalizedResponse], None]]:
+    images = [{"image": "https://example.com/a.png"}, {"image": "https://example.com/b.png"}]
+    payload = {"model": "jina-clip-v2", "input": images, "dimensions": 8}
+
+    def check(response: NormalizedResponse) -> None:
+        vectors = [item["embedding"] for item in response.raw["data"]]
+        assert len(vectors) == 2 and vectors[0] != vectors[1]
+        assert all(math.isclose(sum(v * v for v in vector), 1.0) for vector in vectors)
 
     return payload, check
 
@@ -150,6 +224,10 @@ CASE_BUILDERS: dict[ModelType, Callable[[str], tuple[dict[str, Any], Any]]] = {
     ModelType.SPEECH_TO_TEXT: _transcription,
     ModelType.RERANK: _rerank,
     ModelType.RESPONSES: _responses,
+    ModelType.IMAGE_EDIT: _image_edit,
+    ModelType.CLASSIFICATION: _classification,
+    ModelType.IMAGE_CLASSIFICATION: _image_classification,
+    ModelType.IMAGE_EMBEDDINGS: _image_embeddings,
 }
 
 
@@ -183,7 +261,8 @@ async def _call(fp: FakeProvider, provider: str, kind: ModelType) -> NormalizedR
             executor.ref.stop()
             endpoint.ref.stop()
     assert isinstance(response, NormalizedResponse)
-    assert response.status_code == 200
+    # Replicate answers a prediction with 201 Created, finished or not.
+    assert response.status_code == (201 if provider == "replicate" else 200)
     assert response.provider == provider
     check(response)
     return response

@@ -45,34 +45,39 @@ def where(fp: FakeProvider) -> dict[str, str]:
 # -- what the factory knows --------------------------------------------------------------
 
 
-def test_model_types_are_the_factory_names() -> None:
+def test_model_types_are_the_pages_eleven_in_its_order() -> None:
     assert Model.model_types() == [
         "chat_completion",
         "text_embedder",
-        "moderation",
         "text_to_image",
+        "image_text_to_image",
         "text_to_speech",
         "speech_to_text",
+        "moderation",
+        "text_classifier",
+        "image_classifier",
+        "image_embedder",
         "text_reranker",
     ]
     for name in Model.model_types():
         assert callable(getattr(Model, name))
 
 
-def test_providers_map_each_provider_to_what_it_offers() -> None:
+def test_providers_are_keyed_by_model_type() -> None:
     providers = Model.providers()
-    assert set(providers) == set(PROVIDERS)
-    assert providers["anthropic"] == ["chat_completion"]
-    assert providers["openai"] == [
-        "chat_completion",
-        "text_embedder",
-        "moderation",
-        "text_to_image",
-        "text_to_speech",
-        "speech_to_text",
-    ]
-    assert "text_reranker" in providers["together"]
-    assert providers["ollama"] == ["chat_completion", "text_embedder"]
+    assert list(providers) == Model.model_types()
+    assert providers["chat_completion"][:3] == ["openai", "anthropic", "gemini"]  # catalog order
+    assert {"cerebras", "sambanova", "groq", "together", "ollama"} <= set(
+        providers["chat_completion"]
+    )
+    assert "anthropic" not in providers["text_embedder"]
+    assert {"openai", "jinaai"} <= set(providers["text_embedder"])
+    assert {"openai", "replicate", "imagerouter"} <= set(providers["text_to_image"])
+    assert {"openai", "replicate", "imagerouter"} <= set(providers["image_text_to_image"])
+    for kind in ("text_classifier", "image_classifier", "image_embedder"):
+        assert providers[kind] == ["jinaai"]
+    offered = {name for names in providers.values() for name in names}
+    assert offered == set(PROVIDERS)  # every provider offers something
 
 
 # -- every model type, end to end --------------------------------------------------------
@@ -140,7 +145,7 @@ async def test_text_embedder_one_text_one_vector_a_list_a_list(fp: FakeProvider)
     embedder = Model.text_embedder("openai/text-embedding-3-small", **where(fp))
     assert isinstance(embedder, TextEmbedder)
     one = await embedder("Hello, world!")
-    assert one.response_type == "embedding"
+    assert one.response_type == "text_embedding"
     vector = one.consume()
     assert len(vector) == 1536 and all(isinstance(x, float) for x in vector)
     several = (await embedder.acall(["Hello, world!", "other"])).consume()
@@ -167,7 +172,7 @@ async def test_moderation_flags_what_the_provider_flags(fp: FakeProvider) -> Non
 async def test_text_to_image_returns_a_data_url_of_the_image(fp: FakeProvider) -> None:
     painter = Model.text_to_image("openai/dall-e-3", **where(fp))
     response = await painter("A cat wearing a space suit", size="1024x1024")
-    assert response.response_type == "image"
+    assert response.response_type == "image_generation"
     url = response.consume()
     assert isinstance(url, str) and url.startswith("data:image/png;base64,")
     assert base64.b64decode(url.split(",", 1)[1]).startswith(b"\x89PNG")
@@ -179,7 +184,7 @@ async def test_text_to_image_returns_a_data_url_of_the_image(fp: FakeProvider) -
 async def test_text_to_speech_returns_audio_bytes(fp: FakeProvider) -> None:
     voice = Model.text_to_speech("openai/tts-1", voice="alloy", **where(fp))
     response = await voice("Hello!")
-    assert response.response_type == "audio"
+    assert response.response_type == "audio_generation"
     audio = response.consume()
     assert isinstance(audio, bytes) and audio.startswith(b"FAKEAUDIO")
     assert fp.requests[-1].json() == {"model": "tts-1", "voice": "alloy", "input": "Hello!"}
@@ -192,7 +197,7 @@ async def test_speech_to_text_reads_a_path_or_bytes(fp: FakeProvider, tmp_path: 
     audio = tmp_path / "meeting.wav"
     audio.write_bytes(b"RIFF" + bytes(96))
     from_path = await transcriber(str(audio))
-    assert from_path.response_type == "transcription"
+    assert from_path.response_type == "transcript"
     assert from_path.consume().startswith("transcript of meeting.wav (100 bytes")
     from_bytes = await transcriber.acall(b"abc", filename="note.mp3")
     assert from_bytes.consume().startswith("transcript of note.mp3 (3 bytes")
@@ -204,7 +209,7 @@ async def test_text_reranker_ranks_best_first(fp: FakeProvider) -> None:
     reranker = Model.text_reranker("vllm/jina-reranker-v2-base-multilingual", **where(fp))
     documents = ["asyncio event loop", "a trio nursery", "nursery rhymes"]
     response = await reranker("trio nursery", documents)
-    assert response.response_type == "rerank"
+    assert response.response_type == "text_reranked"
     ranked = response.consume()
     assert ranked[0] == RankedDocument(index=1, score=1.0, text="a trio nursery")
     assert [doc.index for doc in ranked] == [1, 2, 0]

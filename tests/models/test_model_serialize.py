@@ -45,8 +45,11 @@ async def test_a_chat_model_round_trips_through_json(
         tags={"creative"},
     )
     state = model.serialize()
+    assert state["msgflux_type"] == "model"
     assert state["model_type"] == "chat_completion"
-    assert (state["provider"], state["model_id"]) == ("openai", "gpt-4o")
+    assert (state["provider"], state["state"]["model_id"]) == ("openai", "gpt-4o")
+    assert state["state"]["sampling_run_params"] == {"temperature": 0.7, "max_tokens": 500}
+    assert state["state"]["sampling_params"] == {"base_url": f"{fp.base_url}/v1", "api_key": ENV}
     restored = Model.from_serialized(through_json(state))
     assert isinstance(restored, ChatCompletion)
     assert restored.serialize() == state
@@ -78,6 +81,10 @@ def test_each_kind_restores_to_its_class(monkeypatch: pytest.MonkeyPatch) -> Non
         Model.text_to_speech("openai/tts-1", voice="alloy", api_key=ENV),
         Model.speech_to_text("groq/whisper-large-v3", api_key=ENV),
         Model.text_reranker("together/rerank-v3.5", top_n=2, api_key=ENV),
+        Model.image_text_to_image("replicate/black-forest-labs/flux-kontext-pro", api_key=ENV),
+        Model.text_classifier("jinaai/jina-embeddings-v3", labels=["a", "b"], api_key=ENV),
+        Model.image_classifier("jinaai/jina-clip-v2", labels=["cat"], api_key=ENV),
+        Model.image_embedder("jinaai/jina-clip-v2", dimensions=64, api_key=ENV),
     ]
     assert sorted(m.model_type for m in models) == sorted(Model.model_types())
     for model in models:
@@ -85,6 +92,9 @@ def test_each_kind_restores_to_its_class(monkeypatch: pytest.MonkeyPatch) -> Non
         assert type(restored) is type(model)
         assert restored.get_model_info() == model.get_model_info()
         assert restored.serialize() == model.serialize()
+        assert Model.from_serialized(**through_json(model.serialize())).serialize() == (
+            model.serialize()
+        )
 
 
 def drain(subscription: Subscription[Any]) -> list[Any]:
@@ -126,7 +136,9 @@ async def test_the_canary_key_never_appears(fp: FakeProvider) -> None:
     assert len(seen) > 15  # the events were collected
     for text in seen:
         assert CANARY not in text
-    assert model.serialize()["imodel"]["backend"]["api_key_env"] is None
+    kept = model.serialize()["state"]
+    assert kept["callboard"]["imodel"]["backend"]["api_key_env"] is None
+    assert "api_key" not in kept["sampling_params"]
 
 
 async def test_a_key_given_as_a_value_is_not_restored(
@@ -142,21 +154,68 @@ async def test_a_key_given_as_a_value_is_not_restored(
 def test_malformed_data_is_refused_with_what_is_wrong() -> None:
     model = Model.chat_completion("ollama/llama3", temperature=0.2)
     good = through_json(model.serialize())
-    with pytest.raises(UnknownModelType, match="'image_text_to_image'"):
-        Model.from_serialized({**good, "model_type": "image_text_to_image"})
-    with pytest.raises(ConfigError, match="model_id"):
-        Model.from_serialized({key: value for key, value in good.items() if key != "model_id"})
+    state = good["state"]
+    with pytest.raises(UnknownModelType, match="'image_to_video'"):
+        Model.from_serialized({**good, "model_type": "image_to_video"})
+    with pytest.raises(ConfigError, match=r"state\['model_id'\] must be a str") as info:
+        Model.from_serialized(
+            {**good, "state": {k: v for k, v in state.items() if k != "model_id"}}
+        )
+    assert info.value.field == "model_id"
     with pytest.raises(ConfigError, match="inconsistent: model_id"):
-        Model.from_serialized({**good, "model_id": "other"})
+        Model.from_serialized({**good, "state": {**state, "model_id": "other"}})
     with pytest.raises(ConfigError, match="inconsistent: endpoint"):
         Model.from_serialized({**good, "model_type": "text_embedder"})
     with pytest.raises(ConfigError, match="format 2"):
-        Model.from_serialized({**good, "format": 2})
-    with pytest.raises(ConfigError, match="type is"):
-        Model.from_serialized({**good, "type": "msgflux"})
+        Model.from_serialized(
+            {**good, "state": {**state, "callboard": {**state["callboard"], "format": 2}}}
+        )
+    with pytest.raises(ConfigError, match="msgflux_type is 'module'"):
+        Model.from_serialized({**good, "msgflux_type": "module"})
+    with pytest.raises(ConfigError, match=r"sampling_run_params.*must be a Mapping"):
+        Model.from_serialized({**good, "state": {**state, "sampling_run_params": [1]}})
+    with pytest.raises(ConfigError, match="state must be a Mapping"):
+        Model.from_serialized(provider="ollama", model_type="chat_completion", state="x")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="unexpected parts"):  # never a raw TypeError
+        Model.from_serialized(**{**good, "extra": 1})
+    with pytest.raises(ConfigError, match="got keys"):
+        Model.from_serialized({"model": "gpt-4o"})
     with pytest.raises(ConfigError, match="takes the dict"):
         Model.from_serialized("not a dict")  # type: ignore[arg-type]
     assert Model.from_serialized(good).serialize() == good
+
+
+def test_callboards_earlier_layout_still_loads() -> None:
+    earlier = {
+        "type": "callboard.model",
+        "format": 1,
+        "model_type": "chat_completion",
+        "provider": "ollama",
+        "model_id": "llama3",
+        "imodel": Model.chat_completion("ollama/llama3", temperature=0.2).serialize()["state"][
+            "callboard"
+        ]["imodel"],
+    }
+    restored = Model.from_serialized(earlier)
+    assert restored.serialize()["state"]["sampling_run_params"] == {"temperature": 0.2}
+    with pytest.raises(ConfigError, match="got keys"):  # neither layout
+        Model.from_serialized({**earlier, "type": "msgflux"})
+
+
+def test_a_state_msgflux_wrote_is_rebuilt_from_its_parameters() -> None:
+    written_by_msgflux = {
+        "msgflux_type": "model",
+        "provider": "ollama",
+        "model_type": "chat_completion",
+        "state": {
+            "model_id": "llama3",
+            "sampling_params": {"base_url": "http://127.0.0.1:9/v1"},
+            "sampling_run_params": {"temperature": 0.7, "max_tokens": 500},
+        },
+    }
+    model = Model.from_serialized(**written_by_msgflux)
+    assert model.imodel.endpoint_options["temperature"] == 0.7
+    assert model.serialize()["state"]["sampling_params"] == {"base_url": "http://127.0.0.1:9/v1"}
 
 
 def test_options_that_are_not_json_are_refused_on_serialize() -> None:

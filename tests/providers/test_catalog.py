@@ -19,15 +19,20 @@ from callboard.providers import (
 
 ALL = (
     "anthropic",
+    "cerebras",
     "deepseek",
     "gemini",
     "groq",
+    "imagerouter",
+    "jinaai",
     "mistral",
     "nvidia_nim",
     "ollama",
     "openai",
     "openai_compatible",
     "openrouter",
+    "replicate",
+    "sambanova",
     "together",
     "vllm",
 )
@@ -56,6 +61,8 @@ def test_unknown_provider_lists_the_known_ones() -> None:
         ("nvidia-nim", "nvidia_nim"),
         ("google", "gemini"),
         ("nim", "nvidia_nim"),
+        ("jina", "jinaai"),
+        ("Jina-AI", "jinaai"),
     ],
 )
 def test_names_are_forgiving(name: str, expected: str) -> None:
@@ -111,7 +118,9 @@ def test_styles_and_dialects() -> None:
     assert PROVIDERS["anthropic"].rate_limit_dialect is RateLimitDialect.ANTHROPIC
     assert PROVIDERS["openai"].rate_limit_dialect is RateLimitDialect.OPENAI
     assert PROVIDERS["ollama"].auth is AuthStyle.NONE
-    others = set(ALL) - {"anthropic"}
+    assert PROVIDERS["replicate"].dialect is Dialect.REPLICATE
+    assert PROVIDERS["replicate"].headers == {"prefer": "wait"}
+    others = set(ALL) - {"anthropic", "replicate"}
     assert all(PROVIDERS[name].dialect is Dialect.OPENAI for name in others)
     assert all(PROVIDERS[name].auth is AuthStyle.BEARER for name in others - {"ollama"})
 

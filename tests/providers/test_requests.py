@@ -58,6 +58,20 @@ EXPECTED_URLS: dict[tuple[str, ModelType], str] = {
     ("vllm", M.EMBEDDINGS): "http://localhost:8000/v1/embeddings",
     ("vllm", M.SPEECH_TO_TEXT): "http://localhost:8000/v1/audio/transcriptions",
     ("vllm", M.RERANK): "http://localhost:8000/v1/rerank",
+    ("openai", M.IMAGE_EDIT): "https://api.openai.com/v1/images/edits",
+    ("cerebras", M.CHAT): "https://api.cerebras.ai/v1/chat/completions",
+    ("sambanova", M.CHAT): "https://api.sambanova.ai/v1/chat/completions",
+    ("sambanova", M.EMBEDDINGS): "https://api.sambanova.ai/v1/embeddings",
+    ("sambanova", M.SPEECH_TO_TEXT): "https://api.sambanova.ai/v1/audio/transcriptions",
+    ("jinaai", M.EMBEDDINGS): "https://api.jina.ai/v1/embeddings",
+    ("jinaai", M.IMAGE_EMBEDDINGS): "https://api.jina.ai/v1/embeddings",
+    ("jinaai", M.RERANK): "https://api.jina.ai/v1/rerank",
+    ("jinaai", M.CLASSIFICATION): "https://api.jina.ai/v1/classify",
+    ("jinaai", M.IMAGE_CLASSIFICATION): "https://api.jina.ai/v1/classify",
+    ("replicate", M.IMAGE_GENERATION): "https://api.replicate.com/v1/predictions",
+    ("replicate", M.IMAGE_EDIT): "https://api.replicate.com/v1/predictions",
+    ("imagerouter", M.IMAGE_GENERATION): "https://api.imagerouter.io/v1/openai/images/generations",
+    ("imagerouter", M.IMAGE_EDIT): "https://api.imagerouter.io/v1/openai/images/edits",
     **{
         ("openai_compatible", kind): LOCAL + path
         for kind, path in [
@@ -69,6 +83,7 @@ EXPECTED_URLS: dict[tuple[str, ModelType], str] = {
             (M.SPEECH_TO_TEXT, "/audio/transcriptions"),
             (M.RERANK, "/rerank"),
             (M.RESPONSES, "/responses"),
+            (M.IMAGE_EDIT, "/images/edits"),
         ]
     },
 }
@@ -82,6 +97,10 @@ PAYLOADS: dict[ModelType, dict[str, object]] = {
     M.SPEECH_TO_TEXT: {"model": "m", "file": ("clip.wav", b"RIFF....WAVE", "audio/wav")},
     M.RERANK: {"model": "m", "query": "q", "documents": ["x", "y"], "top_n": 1},
     M.RESPONSES: {"model": "m", "input": "Hi", "reasoning": {"effort": "low"}},
+    M.IMAGE_EDIT: {"model": "m", "prompt": "make it blue", "image": ("a.png", b"PNG", "image/png")},
+    M.CLASSIFICATION: {"model": "m", "input": ["a"], "labels": ["x", "y"]},
+    M.IMAGE_CLASSIFICATION: {"model": "m", "input": [{"image": "aGk="}], "labels": ["x"]},
+    M.IMAGE_EMBEDDINGS: {"model": "m", "input": [{"image": "https://e.com/a.png"}]},
 }
 
 
@@ -116,10 +135,21 @@ def test_every_provider_and_model_type_builds_its_request(
     assert KEY not in repr(request)
     assert KEY not in str(dict(request.headers))
     assert KEY not in str(request.json) + str(request.data)
-    if model_type is M.SPEECH_TO_TEXT:
+    if provider == "replicate":  # a prediction: version, and the rest as the input
+        assert request.headers["prefer"] == "wait"
+        assert request.files is None and request.json is not None
+        inputs = {k: v for k, v in payload.items() if k != "model"}
+        if "image" in inputs:
+            inputs["image"] = "data:image/png;base64,UE5H"
+        assert request.json == {"version": "m", "input": inputs}
+    elif model_type is M.SPEECH_TO_TEXT:
         assert request.json is None
         assert request.files == {"file": ("clip.wav", b"RIFF....WAVE", "audio/wav")}
         assert request.data == {"model": "m"}
+    elif model_type is M.IMAGE_EDIT:
+        assert request.json is None
+        assert request.files == {"image": ("a.png", b"PNG", "image/png")}
+        assert request.data == {"model": "m", "prompt": "make it blue"}
     else:
         assert request.files is None
         assert request.json is not None

@@ -10,13 +10,18 @@ hooks, retries and lifecycle events all apply). Call it with ``await model(...)`
 
 from __future__ import annotations
 
+from ._classifiers import ImageClassifier as ImageClassifier
+from ._classifiers import TextClassifier as TextClassifier
 from ._errors import InvalidModelId as InvalidModelId
 from ._errors import ModelTypeNotOffered as ModelTypeNotOffered
 from ._errors import SyncCallInsideTrio as SyncCallInsideTrio
 from ._errors import UnknownModelProvider as UnknownModelProvider
 from ._errors import UnknownModelType as UnknownModelType
 from ._factory import Model as Model
+from ._images import ImageEmbedder as ImageEmbedder
+from ._images import ImageTextToImage as ImageTextToImage
 from ._model import ProviderModel as ProviderModel
+from ._response import Classification as Classification
 from ._response import ModelResponse as ModelResponse
 from ._response import ModelStreamResponse as ModelStreamResponse
 from ._response import ModerationResult as ModerationResult
@@ -33,6 +38,10 @@ from ._typed import TextToSpeech as TextToSpeech
 
 __all__ = [
     "ChatCompletion",
+    "Classification",
+    "ImageClassifier",
+    "ImageEmbedder",
+    "ImageTextToImage",
     "InvalidModelId",
     "Model",
     "ModelResponse",
@@ -46,6 +55,7 @@ __all__ = [
     "SerializedModel",
     "SpeechToText",
     "SyncCallInsideTrio",
+    "TextClassifier",
     "TextEmbedder",
     "TextReranker",
     "TextToImage",

@@ -6,13 +6,17 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from callboard.endpoint._api_key import key_source
+from callboard.errors import ConfigError
 from callboard.imodel import iModel
 from callboard.providers import PROVIDERS, ProviderSpec, UnknownProvider, get_provider
 
+from ._classifiers import ImageClassifier, TextClassifier
 from ._errors import InvalidModelId, ModelTypeNotOffered, UnknownModelProvider
+from ._images import ImageEmbedder, ImageTextToImage
 from ._kinds import KINDS, Kind, providers_offering
 from ._model import ProviderModel
-from ._serialized import load_model
+from ._seed_state import read_seed_state
+from ._serialized import TYPE_TAG, load_model
 from ._typed import (
     ChatCompletion,
     Moderation,
@@ -37,6 +41,10 @@ _CLASSES: Mapping[str, type[ProviderModel[Any]]] = {
         TextToSpeech,
         SpeechToText,
         TextReranker,
+        ImageTextToImage,
+        TextClassifier,
+        ImageClassifier,
+        ImageEmbedder,
     )
 }
 
@@ -156,42 +164,116 @@ class Model:
         return _build(TextReranker, model, kwargs)
 
     @staticmethod
+    def image_text_to_image(model: str, **kwargs: Any) -> ImageTextToImage:
+        """An image editor (``"openai/gpt-image-1"``, ``"replicate/owner/name"``)."""
+        return _build(ImageTextToImage, model, kwargs)
+
+    @staticmethod
+    def text_classifier(model: str, **kwargs: Any) -> TextClassifier:
+        """A text classifier (``"jinaai/jina-embeddings-v3"``; ``labels=[...]``)."""
+        return _build(TextClassifier, model, kwargs)
+
+    @staticmethod
+    def image_classifier(model: str, **kwargs: Any) -> ImageClassifier:
+        """An image classifier (``"jinaai/jina-clip-v2"``; ``labels=[...]``)."""
+        return _build(ImageClassifier, model, kwargs)
+
+    @staticmethod
+    def image_embedder(model: str, **kwargs: Any) -> ImageEmbedder:
+        """An image embedding model (``"jinaai/jina-clip-v2"``)."""
+        return _build(ImageEmbedder, model, kwargs)
+
+    @staticmethod
     def model_types() -> list[str]:
         """Every model type, by factory name.
 
         Example:
             >>> Model.model_types()[:3]
-            ['chat_completion', 'text_embedder', 'moderation']
+            ['chat_completion', 'text_embedder', 'text_to_image']
         """
         return list(KINDS)
 
     @staticmethod
     def providers() -> dict[str, list[str]]:
-        """Each provider and the model types it offers (by factory name).
+        """Each model type (by factory name) and the providers offering it, in the
+        catalog's order.
 
         Example:
-            >>> Model.providers()["anthropic"]
-            ['chat_completion']
+            >>> Model.providers()["text_classifier"]
+            ['jinaai']
         """
         return {
-            name: [kind.name for kind in KINDS.values() if spec.offers(kind.model_type)]
-            for name, spec in sorted(PROVIDERS.items())
+            kind.name: [name for name, spec in PROVIDERS.items() if spec.offers(kind.model_type)]
+            for kind in KINDS.values()
         }
 
     @staticmethod
-    def from_serialized(data: Mapping[str, Any]) -> ProviderModel[Any]:
+    def from_serialized(
+        data: Mapping[str, Any] | None = None,
+        *,
+        msgflux_type: str | None = None,
+        provider: str | None = None,
+        model_type: str | None = None,
+        state: Mapping[str, Any] | None = None,
+        **unexpected: object,
+    ) -> ProviderModel[Any]:
         """Rebuild a model from what its ``serialize()`` returned (also after a trip
         through ``json.dumps`` / ``json.loads``): same type, provider, model, request
         defaults, limits and metadata; fresh identity and full rate-limit buckets.
 
+        Takes the whole dict, ``Model.from_serialized(**data)``, or its parts
+        (``provider=``, ``model_type=``, ``state=``); a state msgflux wrote (no
+        ``callboard`` part) is rebuilt from its ``sampling_params`` and
+        ``sampling_run_params``. callboard's earlier layout (``"type":
+        "callboard.model"``) is read too.
+
         Raises:
-            ConfigError: the data is not a serialized model, or its parts disagree.
+            ConfigError: the data is not a serialized model, or a part of it is missing,
+                of the wrong type or disagrees with another (the message names it).
             UnknownModelType: its model type is unknown.
             NotRestorable: its API key's environment variable is not set.
         """
-        kind, imodel_data = load_model(data)
+        if unexpected:
+            raise ConfigError(
+                f"Model.from_serialized got unexpected parts {sorted(unexpected)}; a "
+                "serialized model has 'msgflux_type', 'provider', 'model_type' and 'state'",
+                field=sorted(unexpected)[0],
+            )
+        if data is not None:
+            if not isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise ConfigError(
+                    "Model.from_serialized takes the dict serialize() returned, got "
+                    f"{type(data).__name__}",
+                    field="data",
+                )
+            if data.get("type") == TYPE_TAG:
+                return _load(data)
+            if "msgflux_type" not in data and "state" not in data:
+                raise ConfigError(
+                    "Model.from_serialized takes the dict serialize() returned: "
+                    "{'msgflux_type': 'model', 'provider', 'model_type', 'state'}; got keys "
+                    f"{sorted(map(str, data))}",
+                    field="data",
+                )
+            msgflux_type = data.get("msgflux_type")
+            provider, model_type, state = (
+                data.get("provider"),
+                data.get("model_type"),
+                data.get("state"),
+            )
+        seed = read_seed_state(
+            msgflux_type=msgflux_type, provider=provider, model_type=model_type, state=state
+        )
+        if seed.lossless is not None:
+            return _load(seed.lossless)
+        factory = _CLASSES[seed.model_type]
+        return _build(factory, f"{seed.provider}/{seed.model_id}", dict(seed.options))
 
-        def rebuild() -> iModel:
-            return iModel.from_dict(imodel_data)
 
-        return _CLASSES[kind.name](rebuild(), rebuild=rebuild)
+def _load(data: Mapping[str, Any]) -> ProviderModel[Any]:
+    kind, imodel_data = load_model(data)
+
+    def rebuild() -> iModel:
+        return iModel.from_dict(imodel_data)
+
+    return _CLASSES[kind.name](rebuild(), rebuild=rebuild)

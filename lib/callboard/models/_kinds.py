@@ -33,12 +33,16 @@ KINDS = MappingProxyType(
         kind.name: kind
         for kind in (
             Kind("chat_completion", ModelType.CHAT, "text_generation"),
-            Kind("text_embedder", ModelType.EMBEDDINGS, "embedding"),
+            Kind("text_embedder", ModelType.EMBEDDINGS, "text_embedding"),
+            Kind("text_to_image", ModelType.IMAGE_GENERATION, "image_generation"),
+            Kind("image_text_to_image", ModelType.IMAGE_EDIT, "image_generation"),
+            Kind("text_to_speech", ModelType.TEXT_TO_SPEECH, "audio_generation"),
+            Kind("speech_to_text", ModelType.SPEECH_TO_TEXT, "transcript"),
             Kind("moderation", ModelType.MODERATION, "moderation"),
-            Kind("text_to_image", ModelType.IMAGE_GENERATION, "image"),
-            Kind("text_to_speech", ModelType.TEXT_TO_SPEECH, "audio"),
-            Kind("speech_to_text", ModelType.SPEECH_TO_TEXT, "transcription"),
-            Kind("text_reranker", ModelType.RERANK, "rerank"),
+            Kind("text_classifier", ModelType.CLASSIFICATION, "text_classification"),
+            Kind("image_classifier", ModelType.IMAGE_CLASSIFICATION, "image_classification"),
+            Kind("image_embedder", ModelType.IMAGE_EMBEDDINGS, "image_embedding"),
+            Kind("text_reranker", ModelType.RERANK, "text_reranked"),
         )
     }
 )

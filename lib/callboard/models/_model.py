@@ -24,6 +24,7 @@ from callboard.resilience import InvalidResponse
 from ._errors import SyncCallInsideTrio
 from ._kinds import KINDS, Kind
 from ._response import ModelResponse, ResponseMetadata
+from ._seed_state import seed_state
 from ._serialized import serialize_model
 
 __all__ = ["ProviderModel"]
@@ -74,8 +75,12 @@ class ProviderModel(Generic[R]):
         return KINDS[cls.model_type]
 
     def get_model_info(self) -> dict[str, str]:
-        """``{"model_id": ..., "provider": ..., "model_type": ...}``."""
-        return {"model_id": self.model_id, "provider": self.provider, "model_type": self.model_type}
+        """``{"model_id": "gpt-4o", "provider": "openai"}``."""
+        return {"model_id": self.model_id, "provider": self.provider}
+
+    def instance_type(self) -> dict[str, str]:
+        """``{"model_type": "chat_completion"}``: what kind of model this is."""
+        return {"model_type": self.model_type}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.provider}/{self.model_id}>"
@@ -153,8 +158,19 @@ class ProviderModel(Generic[R]):
     # -- serialization -----------------------------------------------------------------
 
     def serialize(self) -> dict[str, Any]:
-        """This model's configuration as JSON-safe data; :meth:`Model.from_serialized`
-        rebuilds it (also after ``json.dumps`` / ``json.loads``).
+        """This model's configuration as JSON-safe data in msgflux's shape;
+        :meth:`Model.from_serialized` rebuilds it (also after ``json.dumps`` /
+        ``json.loads``, and as ``Model.from_serialized(**data)``)::
+
+            {"msgflux_type": "model", "provider": "openai", "model_type": "chat_completion",
+             "state": {"model_id": "gpt-4o",
+                       "sampling_params": {"base_url": ..., "api_key": "OPENAI_API_KEY"},
+                       "sampling_run_params": {"temperature": 0.7, "max_tokens": 500},
+                       "callboard": {"format": 1, "imodel": {...}}}}
+
+        ``sampling_params`` says where and how to reach the provider,
+        ``sampling_run_params`` holds the request defaults, and ``callboard`` is the
+        versioned, lossless rest (limits, metadata, hooks' names).
 
         An API key is kept only as the name of its environment variable
         (``api_key="OPENAI_API_KEY"``); a key given as a value is left out.
@@ -163,4 +179,5 @@ class ProviderModel(Generic[R]):
             ConfigError: an option or metadata value is not JSON (a ``RetryPolicy``
                 object, for instance).
         """
-        return serialize_model(self.model_type, self.provider, self.model_id, self.imodel)
+        ours = serialize_model(self.model_type, self.provider, self.model_id, self.imodel)
+        return seed_state(ours)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Generator, Mapping
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
@@ -13,11 +13,13 @@ from callboard.imodel import StreamChannel
 from callboard.providers import NormalizedResponse, StreamDelta, Usage
 
 __all__ = [
+    "Classification",
     "ModelResponse",
     "ModelStreamResponse",
     "ModerationResult",
     "RankedDocument",
     "ResponseMetadata",
+    "StreamConsumption",
 ]
 
 T = TypeVar("T")
@@ -84,8 +86,9 @@ class ModelResponse(Generic[T]):
 class ModelStreamResponse:
     """A streamed chat answer: iterate it for text chunks as they arrive.
 
-    ``async for chunk in response`` yields each text chunk; ``await response.consume()``
-    reads what is left and returns the whole text. :attr:`metadata` has the usage once
+    ``async for chunk in response.consume()`` (or ``async for chunk in response``) yields
+    each text chunk; ``await response.consume()`` reads what is left and returns the
+    whole text. :attr:`metadata` has the usage once
     the stream ended. ``async with response:`` (or :meth:`aclose`) cancels the call if you
     stop reading early. The stream is read once; :attr:`channel` is the underlying
     :class:`~callboard.StreamChannel` (for extra consumers).
@@ -119,13 +122,17 @@ class ModelStreamResponse:
             if delta.text and delta.choice == 0:  # n > 1: the first choice's, as consume()
                 return delta.text
 
-    async def consume(self) -> str:
-        """Read the stream to its end and return the whole text (chunks already
-        iterated included).
+    def consume(self) -> StreamConsumption:
+        """The stream's text: iterate it for the chunks as they arrive
+        (``async for chunk in response.consume()``), or await it for the whole text
+        (chunks already iterated included).
 
         Raises:
-            CallboardError: the call's typed error.
+            CallboardError: the call's typed error, from the iteration or the await.
         """
+        return StreamConsumption(self)
+
+    async def _read_all(self) -> str:
         async for _ in self:
             pass
         return self.channel.get_accumulated()
@@ -149,6 +156,20 @@ class ModelStreamResponse:
     def metadata(self) -> ResponseMetadata:
         """Provider, model, usage and finish reason; complete once the stream ended."""
         return ResponseMetadata.of(self.channel.calling)
+
+
+class StreamConsumption:
+    """What :meth:`ModelStreamResponse.consume` returns: an async iterator of the text
+    chunks, and an awaitable of the whole text; both read the one stream."""
+
+    def __init__(self, response: ModelStreamResponse) -> None:
+        self._response = response
+
+    def __aiter__(self) -> ModelStreamResponse:
+        return self._response
+
+    def __await__(self) -> Generator[Any, None, str]:
+        return self._response._read_all().__await__()  # pyright: ignore[reportPrivateUsage]
 
 
 @attrs.frozen
@@ -179,3 +200,18 @@ class RankedDocument:
     index: int
     score: float
     text: str | None = None
+
+
+@attrs.frozen
+class Classification:
+    """One input's label, from a text or image classifier.
+
+    Attributes:
+        label: the best label (the provider's ``prediction``).
+        score: its score in [0, 1].
+        scores: every label's score, as the provider reported them.
+    """
+
+    label: str
+    score: float
+    scores: Mapping[str, float] = attrs.field(factory=dict[str, float])

@@ -1,4 +1,5 @@
-"""The seven kinds of factory model: how each shapes its request and reads its answer."""
+"""The factory's text, audio and image-generation models: how each shapes its request
+and reads its answer (image inputs are in ``_images``, classifiers in ``_classifiers``)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,17 @@ __all__ = [
     "TextReranker",
     "TextToImage",
     "TextToSpeech",
+    "body_items",
+    "embedding_vectors",
+    "image_urls",
+    "vector",
 ]
 
 Messages = Sequence[Mapping[str, Any]]
 Audio = bytes | str | os.PathLike[str] | tuple[str, bytes]
 
 
-def _body(response: NormalizedResponse, key: str) -> list[Mapping[str, Any]]:
+def body_items(response: NormalizedResponse, key: str) -> list[Mapping[str, Any]]:
     """The list of objects at ``raw[key]`` of a JSON answer."""
     raw = response.raw
     items = cast(Mapping[str, object], raw).get(key) if isinstance(raw, Mapping) else None
@@ -55,6 +60,28 @@ class ChatCompletion(ProviderModel[ModelResponse[str] | ModelStreamResponse]):
     """
 
     model_type = "chat_completion"
+
+    @overload
+    async def __call__(
+        self,
+        messages: Messages | str | None = None,
+        *,
+        stream: Literal[False] = False,
+        **fields: Any,
+    ) -> ModelResponse[str]: ...
+
+    @overload
+    async def __call__(
+        self, messages: Messages | str | None = None, *, stream: Literal[True], **fields: Any
+    ) -> ModelStreamResponse: ...
+
+    async def __call__(
+        self, messages: Messages | str | None = None, *, stream: bool = False, **fields: Any
+    ) -> ModelResponse[str] | ModelStreamResponse:
+        """The same as :meth:`acall` (typed per ``stream``)."""
+        if stream:
+            return await self.acall(messages, stream=True, **fields)
+        return await self.acall(messages, stream=False, **fields)
 
     @overload
     async def acall(
@@ -97,13 +124,19 @@ class ChatCompletion(ProviderModel[ModelResponse[str] | ModelStreamResponse]):
         return self._respond(calling, response, response.text)
 
 
-def _vector(value: object, response: NormalizedResponse) -> list[float]:
+def vector(value: object, response: NormalizedResponse) -> list[float]:
     if isinstance(value, str):  # encoding_format="base64": little-endian float32
         packed = base64.b64decode(value)
         return list(struct.unpack(f"<{len(packed) // 4}f", packed))
     if isinstance(value, list):
         return [float(x) for x in cast(list[float], value)]
     raise InvalidResponse("expected an embedding vector", provider=response.provider)
+
+
+def embedding_vectors(response: NormalizedResponse) -> list[list[float]]:
+    """The vectors of an embeddings answer, in input order."""
+    items = sorted(body_items(response, "data"), key=lambda item: int(item.get("index", 0)))
+    return [vector(item.get("embedding"), response) for item in items]
 
 
 class TextEmbedder(ProviderModel[ModelResponse[Any]]):
@@ -128,8 +161,7 @@ class TextEmbedder(ProviderModel[ModelResponse[Any]]):
     ) -> ModelResponse[list[float]] | ModelResponse[list[list[float]]]:
         """Embed ``input`` (``dimensions``, ``encoding_format`` ... as ``fields``)."""
         calling, response = await self._invoke({**fields, "input": input})
-        items = sorted(_body(response, "data"), key=lambda item: int(item.get("index", 0)))
-        vectors = [_vector(item.get("embedding"), response) for item in items]
+        vectors = embedding_vectors(response)
         if isinstance(input, str):
             return self._respond(calling, response, vectors[0] if vectors else [])
         return self._respond(calling, response, vectors)
@@ -173,7 +205,7 @@ class Moderation(ProviderModel[ModelResponse[Any]]):
     ) -> ModelResponse[ModerationResult] | ModelResponse[list[ModerationResult]]:
         """Moderate ``input``."""
         calling, response = await self._invoke({**fields, "input": input})
-        results = [_verdict(item) for item in _body(response, "results")]
+        results = [_verdict(item) for item in body_items(response, "results")]
         if isinstance(input, str):
             if not results:
                 raise InvalidResponse("the moderation answer has no result", provider=self.provider)
@@ -196,17 +228,34 @@ class TextToImage(ProviderModel[ModelResponse[str | list[str]]]):
     async def acall(self, prompt: str, **fields: Any) -> ModelResponse[str | list[str]]:
         """Generate images for ``prompt`` (``n``, ``size``, ``quality`` ... as ``fields``)."""
         calling, response = await self._invoke({**fields, "prompt": prompt})
-        kind = str(fields.get("output_format", "png"))
-        urls: list[str] = []
-        for item in _body(response, "data"):
+        urls = image_urls(response, str(fields.get("output_format", "png")))
+        return self._respond(calling, response, urls[0] if len(urls) == 1 else urls)
+
+
+def image_urls(response: NormalizedResponse, kind: str = "png") -> list[str]:
+    """The images of an answer as URLs: OpenAI-style ``data`` items (``url``, or
+    ``b64_json`` as a ``data:`` URL) or a Replicate prediction's ``output`` files.
+
+    Raises:
+        InvalidResponse: the answer holds no image.
+    """
+    raw = response.raw
+    output = cast(Mapping[str, object], raw).get("output") if isinstance(raw, Mapping) else None
+    urls: list[str] = []
+    if isinstance(output, str):
+        urls.append(output)
+    elif isinstance(output, list):
+        urls.extend(url for url in cast(list[object], output) if isinstance(url, str))
+    else:
+        for item in body_items(response, "data"):
             url, data = item.get("url"), item.get("b64_json")
             if isinstance(url, str):
                 urls.append(url)
             elif isinstance(data, str):
                 urls.append(f"data:image/{kind};base64,{data}")
-        if not urls:
-            raise InvalidResponse("the image answer has no image", provider=self.provider)
-        return self._respond(calling, response, urls[0] if len(urls) == 1 else urls)
+    if not urls:
+        raise InvalidResponse("the image answer has no image", provider=response.provider)
+    return urls
 
 
 class TextToSpeech(ProviderModel[ModelResponse[bytes]]):
@@ -290,6 +339,6 @@ class TextReranker(ProviderModel[ModelResponse[list[RankedDocument]]]):
         """Rank ``documents`` by relevance to ``query`` (``top_n`` ... as ``fields``)."""
         payload = {**fields, "query": query, "documents": list(documents)}
         calling, response = await self._invoke(payload)
-        ranked = [_ranked(item) for item in _body(response, "results")]
+        ranked = [_ranked(item) for item in body_items(response, "results")]
         ranked.sort(key=lambda doc: -doc.score)
         return self._respond(calling, response, ranked)

@@ -34,6 +34,8 @@ from ._price_list import PRICES as PRICES
 from ._pricing import Cost as Cost
 from ._pricing import ModelPrice as ModelPrice
 from ._pricing import PriceTable as PriceTable
+from ._replicate import PredictionFailed as PredictionFailed
+from ._replicate import PredictionNotFinished as PredictionNotFinished
 from ._request import ProviderRequest as ProviderRequest
 from ._request import build_request as build_request
 from ._request import parse_response as parse_response
@@ -64,6 +66,8 @@ __all__ = [
     "NormalizedResponse",
     "OpenAIStreamDecoder",
     "PayloadError",
+    "PredictionFailed",
+    "PredictionNotFinished",
     "PriceTable",
     "ProviderRequest",
     "ProviderSpec",

@@ -22,6 +22,9 @@ _SPEECH = "/audio/speech"
 _TRANSCRIPTIONS = "/audio/transcriptions"
 _RERANK = "/rerank"
 _RESPONSES = "/responses"
+_IMAGE_EDITS = "/images/edits"
+_CLASSIFY = "/classify"
+_PREDICTIONS = "/predictions"
 
 M = ModelType
 
@@ -33,6 +36,7 @@ _OPENAI_PATHS = {
     M.TEXT_TO_SPEECH: _SPEECH,
     M.SPEECH_TO_TEXT: _TRANSCRIPTIONS,
     M.RESPONSES: _RESPONSES,
+    M.IMAGE_EDIT: _IMAGE_EDITS,
 }
 
 _SPECS = (
@@ -143,6 +147,53 @@ _SPECS = (
         api_key_required=False,
     ),
     ProviderSpec(
+        name="cerebras",
+        base_url="https://api.cerebras.ai/v1",
+        auth=AuthStyle.BEARER,
+        paths={M.CHAT: _CHAT},
+        api_key_env="CEREBRAS_API_KEY",
+    ),
+    ProviderSpec(
+        name="sambanova",
+        base_url="https://api.sambanova.ai/v1",
+        auth=AuthStyle.BEARER,
+        paths={M.CHAT: _CHAT, M.EMBEDDINGS: _EMBEDDINGS, M.SPEECH_TO_TEXT: _TRANSCRIPTIONS},
+        api_key_env="SAMBANOVA_API_KEY",
+    ),
+    ProviderSpec(
+        name="jinaai",
+        base_url="https://api.jina.ai/v1",
+        auth=AuthStyle.BEARER,
+        # One /embeddings and one /classify for text and for images (CLIP models): the
+        # inputs differ ({"text": ...} or {"image": url or base64}), the answers do not.
+        paths={
+            M.EMBEDDINGS: _EMBEDDINGS,
+            M.IMAGE_EMBEDDINGS: _EMBEDDINGS,
+            M.RERANK: _RERANK,
+            M.CLASSIFICATION: _CLASSIFY,
+            M.IMAGE_CLASSIFICATION: _CLASSIFY,
+        },
+        api_key_env="JINA_API_KEY",
+    ),
+    ProviderSpec(
+        name="replicate",
+        base_url="https://api.replicate.com/v1",
+        auth=AuthStyle.BEARER,
+        paths={M.IMAGE_GENERATION: _PREDICTIONS, M.IMAGE_EDIT: _PREDICTIONS},
+        dialect=Dialect.REPLICATE,
+        api_key_env="REPLICATE_API_TOKEN",
+        # Hold the response until the prediction finished (up to 60 s): one request per
+        # call, no polling. ``headers={"prefer": "wait=30"}`` shortens the wait.
+        headers={"prefer": "wait"},
+    ),
+    ProviderSpec(
+        name="imagerouter",
+        base_url="https://api.imagerouter.io/v1/openai",
+        auth=AuthStyle.BEARER,
+        paths={M.IMAGE_GENERATION: _IMAGES, M.IMAGE_EDIT: _IMAGE_EDITS},
+        api_key_env="IMAGEROUTER_API_KEY",
+    ),
+    ProviderSpec(
         name="openai_compatible",
         base_url="",
         auth=AuthStyle.BEARER,
@@ -154,7 +205,13 @@ _SPECS = (
 PROVIDERS: Mapping[str, ProviderSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})
 """Every built-in provider spec by name."""
 
-_ALIASES = {"google": "gemini", "nvidia": "nvidia_nim", "nim": "nvidia_nim"}
+_ALIASES = {
+    "google": "gemini",
+    "nvidia": "nvidia_nim",
+    "nim": "nvidia_nim",
+    "jina": "jinaai",
+    "jina_ai": "jinaai",
+}
 
 
 def known_providers() -> tuple[str, ...]:

@@ -26,6 +26,8 @@ _ALIASES: dict[str, ModelType] = {
     "audio/speech": ModelType.TEXT_TO_SPEECH,
     "audio/transcriptions": ModelType.SPEECH_TO_TEXT,
     "rerank": ModelType.RERANK,
+    "images/edits": ModelType.IMAGE_EDIT,
+    "classify": ModelType.CLASSIFICATION,
     "responses": ModelType.RESPONSES,
 }
 

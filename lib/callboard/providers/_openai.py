@@ -1,7 +1,8 @@
 """The OpenAI-compatible dialect: request bodies, and reading each model type's answer.
 
 Spoken by OpenAI and by every provider that imitates it (Gemini's compatibility
-endpoint, Groq, Together, OpenRouter, DeepSeek, Mistral, NVIDIA NIM, Ollama, vLLM).
+endpoint, Groq, Together, OpenRouter, DeepSeek, Mistral, NVIDIA NIM, Ollama, vLLM,
+Cerebras, SambaNova, ImageRouter), and by Jina AI's embeddings, rerank and classify.
 """
 
 from __future__ import annotations
@@ -46,20 +47,28 @@ def responses_body(spec: ProviderSpec, payload: Mapping[str, object], stream: bo
     return body
 
 
-def build_multipart(payload: Mapping[str, object]) -> tuple[FormData, Files]:
-    """Form fields and the uploaded file of a speech-to-text request.
+def build_multipart(
+    payload: Mapping[str, object], *, required: str = "file", what: str = "speech-to-text"
+) -> tuple[FormData, Files]:
+    """Form fields and uploaded files of a multipart request (speech to text, image edits).
 
-    ``payload["file"]`` is ``(filename, content)`` or ``(filename, content, content_type)``;
-    the filename matters because providers read the audio format from its extension.
+    A file is ``(filename, content)`` or ``(filename, content, content_type)``: the
+    ``file`` of a transcription (providers read the audio format from the filename's
+    extension), the ``image`` and ``mask`` of an image edit.
+
+    Args:
+        payload: the request fields.
+        required: the file field the request cannot go without.
+        what: the kind of request, for error messages.
 
     Raises:
-        PayloadError: no usable file, or a field that cannot be a form value.
+        PayloadError: no usable ``required`` file, or a field that cannot be a form value.
     """
     data: FormData = {}
     files: Files = {}
     for key, value in payload.items():
-        if key == "file":
-            files["file"] = _file(value)
+        if key in _FILE_FIELDS:
+            files[key] = _file(key, value)
         elif isinstance(value, bool):
             data[key] = "true" if value else "false"
         elif isinstance(value, str | int | float):
@@ -68,17 +77,22 @@ def build_multipart(payload: Mapping[str, object]) -> tuple[FormData, Files]:
             data[f"{key}[]"] = [str(item) for item in cast(list[object], value)]
         elif value is not None:
             raise PayloadError(
-                f"field {key!r} of a speech-to-text payload must be text, a number, a bool "
-                f"or a list; got {type(value).__name__}"
+                f"field {key!r} of a {what} payload must be text, a number, a bool "
+                f"or a list; got {type(value).__name__}",
+                field=key,
             )
-    if "file" not in files:
+    if required not in files:
         raise PayloadError(
-            "a speech-to-text payload needs 'file': (filename, audio bytes[, content type])"
+            f"a {what} payload needs {required!r}: (filename, bytes[, content type])",
+            field=required,
         )
     return data, files
 
 
-def _file(value: object) -> tuple[str, bytes, str]:
+_FILE_FIELDS = frozenset({"file", "image", "mask"})
+
+
+def _file(key: str, value: object) -> tuple[str, bytes, str]:
     if isinstance(value, tuple):
         parts = cast(tuple[object, ...], value)
         if len(parts) in (2, 3) and isinstance(parts[0], str) and isinstance(parts[1], bytes):
@@ -86,8 +100,9 @@ def _file(value: object) -> tuple[str, bytes, str]:
             if isinstance(kind, str):
                 return parts[0], parts[1], kind
     raise PayloadError(
-        "'file' must be (filename, bytes) or (filename, bytes, content_type), "
-        "e.g. ('speech.mp3', data, 'audio/mpeg')"
+        f"{key!r} must be (filename, bytes) or (filename, bytes, content_type), "
+        "e.g. ('speech.mp3', data, 'audio/mpeg')",
+        field=key,
     )
 
 
@@ -108,5 +123,7 @@ def parse_openai(model_type: ModelType, body: Body) -> NormalizedResponse:
         text = get_str(body, "text", "body") or ""
         return NormalizedResponse(text=text, usage=usage, model=model_name, raw=body)
     key = "results" if model_type in (ModelType.MODERATION, ModelType.RERANK) else "data"
+    # Every other type (embeddings of text or images, images made or edited, Jina's
+    # classifications) answers with a list of items at ``data``.
     get_list(body, key, "body")
     return NormalizedResponse(usage=usage, model=model_name, raw=body)

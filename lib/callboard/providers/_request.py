@@ -28,6 +28,7 @@ from ._json_body import encode_json_body
 from ._normalized import NormalizedResponse
 from ._openai import build_multipart, openai_chat_body, parse_openai, responses_body
 from ._openai_stream import OpenAIStreamDecoder
+from ._replicate import parse_replicate, replicate_body
 from ._responses_stream import ResponsesStreamDecoder
 from ._spec import AuthStyle, Dialect, ModelType, ProviderSpec, RateLimitDialect
 from ._stream import StreamDecoder
@@ -52,6 +53,12 @@ _RATE_LIMIT_PREFIXES: dict[RateLimitDialect, tuple[str, ...]] = {
 
 
 _STREAMED = frozenset({ModelType.CHAT, ModelType.RESPONSES})
+
+# Model types uploaded as multipart/form-data: the file they need, and what they are.
+_MULTIPART = {
+    ModelType.SPEECH_TO_TEXT: ("file", "speech-to-text"),
+    ModelType.IMAGE_EDIT: ("image", "image edit"),
+}
 
 
 def _readonly(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -183,8 +190,13 @@ def build_request(
     if idempotency_key is not None:
         plain["idempotency-key"] = idempotency_key
     auth = _auth_headers(spec, api_key)
-    if kind is ModelType.SPEECH_TO_TEXT:
-        data, files = build_multipart({**spec.default_fields, **payload})
+    if spec.dialect is Dialect.REPLICATE:
+        body = replicate_body({**spec.default_fields, **payload})
+        return ProviderRequest("POST", url, plain, auth, json=body, model_type=kind)
+    if kind in _MULTIPART:
+        required, what = _MULTIPART[kind]
+        fields = {**spec.default_fields, **payload}
+        data, files = build_multipart(fields, required=required, what=what)
         return ProviderRequest("POST", url, plain, auth, data=data, files=files, model_type=kind)
     if kind is ModelType.TEXT_TO_SPEECH:
         plain["accept"] = "*/*"
@@ -259,7 +271,12 @@ def parse_response(
             parsed = NormalizedResponse(text=body.decode("utf-8", "replace"), raw=body)
         else:
             decoded = _decode_json(body, content_type)
-            parsed = _read(spec, kind, decoded)
+            if spec.dialect is Dialect.REPLICATE:
+                parsed = parse_replicate(
+                    decoded, provider=spec.name, status=status, calling_id=calling_id
+                )
+            else:
+                parsed = _read(spec, kind, decoded)
     except InvalidResponse as error:
         raise InvalidResponse(
             f"{spec.name} returned HTTP {status} with an unreadable {kind.value} body: "

@@ -23,6 +23,11 @@ class ModelType(enum.StrEnum):
 
     ``RESPONSES`` is OpenAI's Responses API (``POST /v1/responses``), its recommended
     interface for new work; ``CHAT`` is chat completions (or Anthropic's Messages).
+    ``IMAGE_EDIT`` is an image and a prompt in, an image out (OpenAI's multipart
+    ``/images/edits``, or a Replicate prediction). ``CLASSIFICATION`` and
+    ``IMAGE_CLASSIFICATION`` are Jina AI's ``/classify`` with text or image inputs;
+    ``IMAGE_EMBEDDINGS`` is ``/embeddings`` with image inputs (Jina's CLIP models).
+    Two model types may share a path: what differs is the input they carry.
     """
 
     CHAT = "chat"
@@ -33,6 +38,10 @@ class ModelType(enum.StrEnum):
     SPEECH_TO_TEXT = "speech_to_text"
     RERANK = "rerank"
     RESPONSES = "responses"
+    IMAGE_EDIT = "image_edit"
+    CLASSIFICATION = "classification"
+    IMAGE_CLASSIFICATION = "image_classification"
+    IMAGE_EMBEDDINGS = "image_embeddings"
 
 
 class AuthStyle(enum.StrEnum):
@@ -48,6 +57,7 @@ class Dialect(enum.StrEnum):
 
     OPENAI = "openai"
     ANTHROPIC = "anthropic"
+    REPLICATE = "replicate"
 
 
 class RateLimitDialect(enum.StrEnum):

@@ -12,7 +12,7 @@ from typing import Any
 from ._request import RouteContext, check_model, field, parse_json
 from ._wire import BadRequest, Body, Prepared, json_bytes
 
-__all__ = ["speech", "transcriptions"]
+__all__ = ["form_fields", "speech", "transcriptions"]
 
 _AUDIO_TYPES = {
     "mp3": "audio/mpeg",
@@ -55,10 +55,12 @@ def speech(data: bytes, context: RouteContext) -> Prepared:
     return Prepared(Body(200, _AUDIO_TYPES[response_format], audio), 0, 0)
 
 
-def _form(data: bytes, content_type: str) -> dict[str, tuple[bytes, str | None]]:
+def form_fields(
+    data: bytes, content_type: str, what: str = "Transcription"
+) -> dict[str, tuple[bytes, str | None]]:
     """Multipart form fields: name -> (payload, filename)."""
     if not content_type.startswith("multipart/form-data"):
-        raise BadRequest(400, "Transcription requests must be multipart/form-data uploads.")
+        raise BadRequest(400, f"{what} requests must be multipart/form-data uploads.")
     message = BytesParser(policy=HTTP).parsebytes(
         f"Content-Type: {content_type}\r\n\r\n".encode() + data
     )
@@ -76,7 +78,7 @@ def _form(data: bytes, content_type: str) -> dict[str, tuple[bytes, str | None]]
 
 def transcriptions(data: bytes, context: RouteContext) -> Prepared:
     """A transcript naming the uploaded file, its size and a digest of its bytes."""
-    fields = _form(data, context.content_type)
+    fields = form_fields(data, context.content_type)
     if "file" not in fields:
         raise BadRequest(400, "Missing required parameter: 'file'.", param="file")
     if "model" not in fields:

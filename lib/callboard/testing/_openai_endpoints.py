@@ -10,7 +10,7 @@ from ._content import embedding, embedding_base64, estimate_tokens
 from ._request import RouteContext, check_model, check_model_name, field, parse_json, positive_int
 from ._wire import BadRequest, Body, Prepared, json_bytes
 
-__all__ = ["FLAG_WORD", "PNG_1X1", "embeddings", "images", "moderations"]
+__all__ = ["FLAG_WORD", "PNG_1X1", "embeddings", "images", "input_items", "moderations"]
 
 _DIMENSIONS = {"text-embedding-3-large": 3072, "text-embedding-3-small": 1536}
 _DEFAULT_DIMENSIONS = 1536
@@ -37,7 +37,9 @@ _CATEGORIES = (
 )
 
 
-def _texts(body: dict[str, Any], name: str) -> list[str]:
+def input_items(body: dict[str, Any], name: str) -> list[str]:
+    """The inputs at ``body[name]`` as strings: texts, token lists, ``{"text": ...}`` and
+    ``{"image": ...}`` items (an image as ``"image:<url or base64>"``)."""
     value: str | list[Any] = field(body, name, (str, list), required=True)
     items = [value] if isinstance(value, str) else value
     if not items:
@@ -50,6 +52,9 @@ def _texts(body: dict[str, Any], name: str) -> list[str]:
             texts.append(" ".join(str(t) for t in item))  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
         elif isinstance(item, dict) and isinstance(item.get("text"), str):  # pyright: ignore[reportUnknownMemberType]
             texts.append(item["text"])  # pyright: ignore[reportUnknownArgumentType]
+        elif isinstance(item, dict) and isinstance(item.get("image"), str):  # pyright: ignore[reportUnknownMemberType]
+            # Jina's CLIP models take {"image": URL or base64}; the vector depends on it.
+            texts.append("image:" + item["image"])  # pyright: ignore[reportUnknownArgumentType]
         else:
             raise BadRequest(400, f"Invalid value for '{name}'.", param=name)
     return texts
@@ -59,7 +64,7 @@ def embeddings(data: bytes, context: RouteContext) -> Prepared:
     """Unit vectors that depend only on each input text; float or base64 encoding."""
     body = parse_json(data)
     model = check_model(body, context)
-    texts = _texts(body, "input")
+    texts = input_items(body, "input")
     dimensions = positive_int(
         body, "dimensions", _DIMENSIONS.get(model, _DEFAULT_DIMENSIONS), maximum=8192
     )
@@ -90,7 +95,7 @@ def moderations(data: bytes, context: RouteContext) -> Prepared:
     model: str = field(body, "model", str, default="omni-moderation-latest")
     check_model_name(model, context)
     results: list[dict[str, Any]] = []
-    for text in _texts(body, "input"):
+    for text in input_items(body, "input"):
         flagged = FLAG_WORD in text
         categories = {c: flagged and c == "violence" for c in _CATEGORIES}
         results.append(

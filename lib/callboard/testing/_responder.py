@@ -122,6 +122,7 @@ class Responder:
             created=int(wall.timestamp()),
             number=record.number,
             content_type=request.header("content-type") or "",
+            prefer=request.header("prefer") or "",
             cache=self._cache,
             now=trio.current_time(),
             signing_key=self._signing_key,

@@ -9,9 +9,12 @@ import attrs
 
 from ._anthropic_messages import messages
 from ._audio import speech, transcriptions
+from ._image_edits import image_edits
+from ._jina import classify
 from ._openai_chat import chat_completions
 from ._openai_endpoints import embeddings, images, moderations
 from ._openai_responses import responses
+from ._replicate import predictions
 from ._request import RouteContext
 from ._rerank import rerank
 from ._wire import Family, Prepared
@@ -38,7 +41,10 @@ ROUTES: dict[str, Route] = {
         Route("/v1/images/generations", "openai", images),
         Route("/v1/audio/speech", "openai", speech),
         Route("/v1/audio/transcriptions", "openai", transcriptions),
+        Route("/v1/images/edits", "openai", image_edits),
         Route("/v1/rerank", "openai", rerank),
+        Route("/v1/classify", "openai", classify),  # Jina AI
+        Route("/v1/predictions", "openai", predictions),  # Replicate (Bearer auth too)
         Route("/v1/messages", "anthropic", messages),
     )
 }
@@ -69,8 +75,10 @@ DEFAULT_MODELS = frozenset(
         "gpt-4o-mini-tts",
         "whisper-1",
         "gpt-4o-transcribe",
-        # rerankers (Jina, Cohere)
+        # rerankers (Jina, Cohere); Jina's embeddings and classifiers
         "jina-reranker-v2-base-multilingual",
+        "jina-embeddings-v3",
+        "jina-clip-v2",
         "rerank-v3.5",
         "rerank-english-v3.0",
         # Anthropic
@@ -86,6 +94,9 @@ DEFAULT_MODELS = frozenset(
         "claude-haiku-4-5",
         "claude-3-7-sonnet-latest",
         "claude-3-5-haiku-latest",
+        # Replicate
+        "black-forest-labs/flux-schnell",
+        "black-forest-labs/flux-kontext-pro",
         # for tests that want a neutral name
         "fake-model",
     }
