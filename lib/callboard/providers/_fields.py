@@ -56,7 +56,76 @@ _OPENAI: dict[ModelType, frozenset[str]] = {
             "web_search_options",
         }
     ),
-    ModelType.EMBEDDINGS: frozenset({"dimensions", "encoding_format", "input", "model", "user"}),
+    # Jina AI's embeddings API adds task, late_chunking, normalized, embedding_type, truncate.
+    ModelType.EMBEDDINGS: frozenset(
+        {
+            "dimensions",
+            "embedding_type",
+            "encoding_format",
+            "input",
+            "late_chunking",
+            "model",
+            "normalized",
+            "task",
+            "truncate",
+            "user",
+        }
+    ),
+    ModelType.IMAGE_EMBEDDINGS: frozenset(
+        {"dimensions", "embedding_type", "input", "model", "normalized", "task", "truncate"}
+    ),
+    ModelType.RESPONSES: frozenset(
+        {
+            "background",
+            "conversation",
+            "include",
+            "input",
+            "instructions",
+            "max_output_tokens",
+            "max_tool_calls",
+            "metadata",
+            "model",
+            "parallel_tool_calls",
+            "previous_response_id",
+            "prompt",
+            "prompt_cache_key",
+            "reasoning",
+            "safety_identifier",
+            "service_tier",
+            "store",
+            "stream",
+            "temperature",
+            "text",
+            "tool_choice",
+            "tools",
+            "top_logprobs",
+            "top_p",
+            "truncation",
+            "user",
+        }
+    ),
+    # Jina AI's /classify, with text or image inputs.
+    ModelType.CLASSIFICATION: frozenset({"input", "labels", "model"}),
+    ModelType.IMAGE_CLASSIFICATION: frozenset({"input", "labels", "model"}),
+    ModelType.IMAGE_EDIT: frozenset(
+        {
+            "background",
+            "image",
+            "input_fidelity",
+            "mask",
+            "model",
+            "n",
+            "output_compression",
+            "output_format",
+            "partial_images",
+            "prompt",
+            "quality",
+            "response_format",
+            "size",
+            "stream",
+            "user",
+        }
+    ),
     ModelType.MODERATION: frozenset({"input", "model"}),
     ModelType.IMAGE_GENERATION: frozenset(
         {
