@@ -158,6 +158,12 @@ class Calling:
     """Trio time by which it must finish; its owner sets it from ``timeout`` at submit."""
 
     @property
+    def execution(self) -> Calling:
+        """The Calling itself, under lionpride's name for an event's execution record:
+        ``event.execution.response`` in a hook is ``calling.response``."""
+        return self
+
+    @property
     def finished(self) -> bool:
         """True once the Calling reached its terminal state."""
         return self.status in _TERMINAL
