@@ -49,6 +49,7 @@ from ._config import EndpointConfig
 from ._errors import EndpointRestarted
 from ._events import CallingRetrying, CircuitChanged, EndpointClientOpened
 from ._inline_pool import InlinePool
+from ._service_names import api_version, seed_name, service_tags
 from ._transport import Transport, TransportSettings, open_transport
 from ._wire import Wire
 
@@ -182,6 +183,21 @@ class Endpoint(Actor[_Crash]):
     def __repr__(self) -> str:
         state = "running" if self._generation is not None else "idle"
         return f"<Endpoint {self.name!r} {self.spec.name} {self.model_type.value} {state}>"
+
+    @property
+    def version(self) -> str | None:
+        """The API version its requests pin (Anthropic's ``anthropic-version``), or None."""
+        return api_version(self.spec)
+
+    @property
+    def tags(self) -> frozenset[str]:
+        """``{"llm", provider}`` for chat, ``{model type, provider}`` otherwise."""
+        return service_tags(self.spec, self.model_type)
+
+    @property
+    def seed_name(self) -> str:
+        """lionpride's name for this endpoint (``anthropic_messages``, ``openai_chat``)."""
+        return seed_name(self.spec, self.model_type)
 
     # -- wiring -------------------------------------------------------------------------
 

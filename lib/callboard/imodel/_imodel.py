@@ -28,6 +28,7 @@ from ._inline import InlineRunner
 from ._options import ENV_NAME, OWN_KWARGS, backend_attr, bucket, match, positive
 from ._outcome import outcome
 from ._pipeline import NO_OPTIONS, CallOptions, Emitter, Pipeline
+from ._seed_names import default_name
 from ._stream import StreamChannel
 from ._streaming import stream_channel
 from ._tree import ActorTree
@@ -145,6 +146,7 @@ class iModel:
         """Fresh for every instance (``from_dict`` included)."""
         self.name: str = (
             own.get("name")
+            or default_name(backend)
             or backend_attr(backend, "name", None)
             or (f"{provider}_{endpoint}" if provider else type(backend).__name__)
         )
