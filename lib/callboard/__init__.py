@@ -58,6 +58,7 @@ from .calling import QueueFull as QueueFull
 from .calling import ServicesError as ServicesError
 from .calling import TokenEstimator as TokenEstimator
 from .calling import estimate_tokens as estimate_tokens
+from .endpoint import AnthropicMessagesEndpoint as AnthropicMessagesEndpoint
 from .endpoint import CallingRetrying as CallingRetrying
 from .endpoint import CircuitChanged as CircuitChanged
 from .endpoint import CircuitSettings as CircuitSettings
@@ -67,7 +68,10 @@ from .endpoint import Endpoint as Endpoint
 from .endpoint import EndpointClientOpened as EndpointClientOpened
 from .endpoint import EndpointConfig as EndpointConfig
 from .endpoint import EndpointRestarted as EndpointRestarted
+from .endpoint import GroqChatEndpoint as GroqChatEndpoint
 from .endpoint import InvalidEndpointConfig as InvalidEndpointConfig
+from .endpoint import OpenAIChatEndpoint as OpenAIChatEndpoint
+from .endpoint import ProviderEndpoint as ProviderEndpoint
 from .endpoint import SdkUnavailable as SdkUnavailable
 from .endpoint import Secret as Secret
 from .endpoint import SSEEvent as SSEEvent
@@ -163,6 +167,7 @@ from .resilience import PermissionDenied as PermissionDenied
 from .resilience import ProviderError as ProviderError
 from .resilience import RateLimited as RateLimited
 from .resilience import RetryBudget as RetryBudget
+from .resilience import RetryConfig as RetryConfig
 from .resilience import RetryPolicy as RetryPolicy
 from .resilience import RetryScheduled as RetryScheduled
 from .resilience import ServerError as ServerError
@@ -181,6 +186,7 @@ __all__ = [
     "ActorError",
     "ActorRef",
     "ActorStopped",
+    "AnthropicMessagesEndpoint",
     "AskTimeout",
     "Attempt",
     "AuthenticationError",
@@ -237,6 +243,7 @@ __all__ = [
     "Executor",
     "ExecutorPaused",
     "GenAITelemetry",
+    "GroqChatEndpoint",
     "Hook",
     "HookAborted",
     "HookFailed",
@@ -267,11 +274,13 @@ __all__ = [
     "NotRestorable",
     "ObserverFailed",
     "ObserverLagged",
+    "OpenAIChatEndpoint",
     "Overloaded",
     "OversizeRequest",
     "PayloadError",
     "PermissionDenied",
     "PriceTable",
+    "ProviderEndpoint",
     "ProviderError",
     "ProviderRequest",
     "ProviderSpec",
@@ -285,6 +294,7 @@ __all__ = [
     "RedisUnavailable",
     "Restart",
     "RetryBudget",
+    "RetryConfig",
     "RetryPolicy",
     "RetryScheduled",
     "SSEEvent",

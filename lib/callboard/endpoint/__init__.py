@@ -15,6 +15,10 @@ from ._events import CallingRetrying as CallingRetrying
 from ._events import CircuitChanged as CircuitChanged
 from ._events import EndpointClientOpened as EndpointClientOpened
 from ._match import match_endpoint as match_endpoint
+from ._provider_endpoints import AnthropicMessagesEndpoint as AnthropicMessagesEndpoint
+from ._provider_endpoints import GroqChatEndpoint as GroqChatEndpoint
+from ._provider_endpoints import OpenAIChatEndpoint as OpenAIChatEndpoint
+from ._provider_endpoints import ProviderEndpoint as ProviderEndpoint
 from ._secret import Secret as Secret
 from ._transport import SSEEvent as SSEEvent
 from ._transport import Timeouts as Timeouts
@@ -30,6 +34,7 @@ from ._transport import unregister_transport as unregister_transport
 from ._transport_sdk import SdkUnavailable as SdkUnavailable
 
 __all__ = [
+    "AnthropicMessagesEndpoint",
     "AuthName",
     "CallingRetrying",
     "CircuitChanged",
@@ -40,7 +45,10 @@ __all__ = [
     "EndpointClientOpened",
     "EndpointConfig",
     "EndpointRestarted",
+    "GroqChatEndpoint",
     "InvalidEndpointConfig",
+    "OpenAIChatEndpoint",
+    "ProviderEndpoint",
     "SSEEvent",
     "SdkUnavailable",
     "Secret",
