@@ -20,6 +20,9 @@ from ._provider_endpoints import GroqChatEndpoint as GroqChatEndpoint
 from ._provider_endpoints import OpenAIChatEndpoint as OpenAIChatEndpoint
 from ._provider_endpoints import ProviderEndpoint as ProviderEndpoint
 from ._secret import Secret as Secret
+from ._service_config import HttpTransportConfig as HttpTransportConfig
+from ._service_config import SdkTransportConfig as SdkTransportConfig
+from ._service_config import ServiceEndpointConfig as ServiceEndpointConfig
 from ._transport import SSEEvent as SSEEvent
 from ._transport import Timeouts as Timeouts
 from ._transport import Transport as Transport
@@ -46,12 +49,15 @@ __all__ = [
     "EndpointConfig",
     "EndpointRestarted",
     "GroqChatEndpoint",
+    "HttpTransportConfig",
     "InvalidEndpointConfig",
     "OpenAIChatEndpoint",
     "ProviderEndpoint",
     "SSEEvent",
+    "SdkTransportConfig",
     "SdkUnavailable",
     "Secret",
+    "ServiceEndpointConfig",
     "Timeouts",
     "Transport",
     "TransportOpener",
