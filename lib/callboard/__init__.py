@@ -69,11 +69,14 @@ from .endpoint import EndpointClientOpened as EndpointClientOpened
 from .endpoint import EndpointConfig as EndpointConfig
 from .endpoint import EndpointRestarted as EndpointRestarted
 from .endpoint import GroqChatEndpoint as GroqChatEndpoint
+from .endpoint import HttpTransportConfig as HttpTransportConfig
 from .endpoint import InvalidEndpointConfig as InvalidEndpointConfig
 from .endpoint import OpenAIChatEndpoint as OpenAIChatEndpoint
 from .endpoint import ProviderEndpoint as ProviderEndpoint
+from .endpoint import SdkTransportConfig as SdkTransportConfig
 from .endpoint import SdkUnavailable as SdkUnavailable
 from .endpoint import Secret as Secret
+from .endpoint import ServiceEndpointConfig as ServiceEndpointConfig
 from .endpoint import SSEEvent as SSEEvent
 from .endpoint import Timeouts as Timeouts
 from .endpoint import Transport as Transport
@@ -87,6 +90,7 @@ from .endpoint import unregister_transport as unregister_transport
 from .errors import CallboardError as CallboardError
 from .errors import ConfigError as ConfigError
 from .executor import Executor as Executor
+from .executor import RequestEvent as RequestEvent
 from .imodel import Hook as Hook
 from .imodel import HookAborted as HookAborted
 from .imodel import HookFailed as HookFailed
@@ -250,6 +254,7 @@ __all__ = [
     "HookOptions",
     "HookPhase",
     "HookRegistry",
+    "HttpTransportConfig",
     "InvalidChildSpec",
     "InvalidEndpointConfig",
     "InvalidModelId",
@@ -292,15 +297,18 @@ __all__ = [
     "RedisLimiterDown",
     "RedisLimiterRecovered",
     "RedisUnavailable",
+    "RequestEvent",
     "Restart",
     "RetryBudget",
     "RetryConfig",
     "RetryPolicy",
     "RetryScheduled",
     "SSEEvent",
+    "SdkTransportConfig",
     "SdkUnavailable",
     "Secret",
     "ServerError",
+    "ServiceEndpointConfig",
     "ServiceRegistry",
     "ServicesError",
     "Strategy",

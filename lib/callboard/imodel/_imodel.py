@@ -6,7 +6,7 @@ import uuid
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, overload
 
 import trio
 
@@ -17,8 +17,9 @@ from callboard.actors import (
 )
 from callboard.calling import Backend, CallingAborted, TokenEstimator, estimate_tokens
 from callboard.calling._calling import Calling, CallingStatus, check_timeout
+from callboard.endpoint import Endpoint
 from callboard.errors import ConfigError
-from callboard.executor import Executor
+from callboard.executor import Executor, RequestEvent
 from callboard.limits import Limiter
 
 from ._errors import HookAborted
@@ -28,6 +29,7 @@ from ._inline import InlineRunner
 from ._options import ENV_NAME, OWN_KWARGS, backend_attr, bucket, match, positive
 from ._outcome import outcome
 from ._pipeline import NO_OPTIONS, CallOptions, Emitter, Pipeline
+from ._request_style import invoke_request, split_endpoint
 from ._seed_names import default_name
 from ._stream import StreamChannel
 from ._streaming import stream_channel
@@ -55,7 +57,8 @@ class iModel:
     Args:
         backend: performs each call (``async execute(calling)``).
         provider: a provider name for ``callboard.providers.match_endpoint``.
-        endpoint: the endpoint path to match (with ``provider``).
+        endpoint: the endpoint path to match (with ``provider``), or an Endpoint to use
+            as the backend (lionfuncs' ``iModel(endpoint=..., executor=...)``).
         rate_limiter: a :class:`~callboard.limits.Limiter` for requests (instead of
             ``limit_requests``).
         executor: an Executor whose limiters this model shares (its token buckets, so
@@ -90,7 +93,7 @@ class iModel:
         self,
         backend: Backend | None = None,
         provider: str | None = None,
-        endpoint: str = "chat/completions",
+        endpoint: str | Endpoint = "chat/completions",
         rate_limiter: Limiter | None = None,
         executor: Executor | None = None,
         hook_registry: HookRegistry | None = None,
@@ -100,6 +103,7 @@ class iModel:
         limit_tokens: int | None = None,
         **kwargs: Any,
     ) -> None:
+        backend, endpoint = split_endpoint(backend, endpoint)
         if (backend is None) == (provider is None):
             raise ConfigError(
                 "give iModel exactly one of backend= (an Endpoint, a Tool, any object with "
@@ -139,6 +143,10 @@ class iModel:
                 field="executor",
             )
         self.backend: Backend = backend
+        self.task_executor: Executor | None = (
+            executor if executor is not None and executor.takes_tasks else None
+        )
+        """A backend-less ``executor=``: ``invoke(request_payload)`` submits to it."""
         self.provider = provider
         self.endpoint = endpoint
         self.hook_registry = hook_registry
@@ -338,18 +346,43 @@ class iModel:
             )
         return calling
 
+    @overload
     async def invoke(
         self,
         calling: Calling | None = None,
         poll_timeout: float | None = None,
+        poll_interval: float | None = None,
+        **arguments: Any,
+    ) -> Calling: ...
+
+    @overload
+    async def invoke(
+        self,
+        calling: Mapping[str, Any],
+        *,
+        num_api_tokens_needed: int = 0,
+        http_path: str | None = None,
+        http_method: str | None = None,
+        sdk_method_name: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> RequestEvent: ...
+
+    async def invoke(
+        self,
+        calling: Calling | Mapping[str, Any] | None = None,
+        poll_timeout: float | None = None,
         poll_interval: float | None = None,  # compat with the seeds' API; never used
         **arguments: Any,
-    ) -> Calling:
+    ) -> Calling | RequestEvent:
         """Run a call to its end and return the Calling (``calling.response`` holds the
         answer). Waits on the Calling itself; nothing polls.
 
         Args:
             calling: one made by :meth:`create_calling`; ``arguments`` are then ignored.
+                A mapping instead is lionfuncs' ``request_payload``: ``arguments`` are
+                then ``num_api_tokens_needed``, ``http_path``, ``http_method``,
+                ``sdk_method_name`` and ``metadata``, and a :class:`RequestEvent` is
+                returned at once to await (see ``_request_style.py``).
             poll_timeout: an overall deadline in seconds (lowers the Calling's timeout).
             poll_interval: accepted for compatibility and ignored: nothing polls.
             **arguments: the request, for :meth:`create_calling` (hook options too).
@@ -361,6 +394,8 @@ class iModel:
                 own is wrapped in :class:`InvocationError` (the original as its cause).
         """
         del poll_interval  # compat: accepted and ignored, completion is awaited
+        if calling is not None and not isinstance(calling, Calling):
+            return await invoke_request(self, calling, **arguments)  # lionfuncs' request
         if calling is None:
             calling = await self.create_calling(**arguments)
         if calling.status is CallingStatus.ABORTED:
