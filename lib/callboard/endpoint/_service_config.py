@@ -174,8 +174,11 @@ class ServiceEndpointConfig:
         if self.transport_type == "sdk":
             assert self.sdk_config is not None
             sdk = self.sdk_config.sdk_provider_name
+            offered = _SDK_METHODS.get(sdk, {})
             method = sdk_method_name or self.sdk_config.default_sdk_method_name
-            kind = _SDK_METHODS.get(sdk, {}).get(method or "")
+            if method is None and len(offered) == 1:
+                method = next(iter(offered))  # the one operation callboard sends
+            kind = offered.get(method or "")
             if kind is None:
                 known = ", ".join(f"{s}: {', '.join(m)}" for s, m in _SDK_METHODS.items())
                 raise InvalidEndpointConfig(
