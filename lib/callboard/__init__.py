@@ -58,6 +58,7 @@ from .calling import QueueFull as QueueFull
 from .calling import ServicesError as ServicesError
 from .calling import TokenEstimator as TokenEstimator
 from .calling import estimate_tokens as estimate_tokens
+from .endpoint import AnthropicMessagesEndpoint as AnthropicMessagesEndpoint
 from .endpoint import CallingRetrying as CallingRetrying
 from .endpoint import CircuitChanged as CircuitChanged
 from .endpoint import CircuitSettings as CircuitSettings
@@ -67,9 +68,15 @@ from .endpoint import Endpoint as Endpoint
 from .endpoint import EndpointClientOpened as EndpointClientOpened
 from .endpoint import EndpointConfig as EndpointConfig
 from .endpoint import EndpointRestarted as EndpointRestarted
+from .endpoint import GroqChatEndpoint as GroqChatEndpoint
+from .endpoint import HttpTransportConfig as HttpTransportConfig
 from .endpoint import InvalidEndpointConfig as InvalidEndpointConfig
+from .endpoint import OpenAIChatEndpoint as OpenAIChatEndpoint
+from .endpoint import ProviderEndpoint as ProviderEndpoint
+from .endpoint import SdkTransportConfig as SdkTransportConfig
 from .endpoint import SdkUnavailable as SdkUnavailable
 from .endpoint import Secret as Secret
+from .endpoint import ServiceEndpointConfig as ServiceEndpointConfig
 from .endpoint import SSEEvent as SSEEvent
 from .endpoint import Timeouts as Timeouts
 from .endpoint import Transport as Transport
@@ -83,6 +90,7 @@ from .endpoint import unregister_transport as unregister_transport
 from .errors import CallboardError as CallboardError
 from .errors import ConfigError as ConfigError
 from .executor import Executor as Executor
+from .executor import RequestEvent as RequestEvent
 from .imodel import Hook as Hook
 from .imodel import HookAborted as HookAborted
 from .imodel import HookFailed as HookFailed
@@ -173,6 +181,7 @@ from .resilience import PermissionDenied as PermissionDenied
 from .resilience import ProviderError as ProviderError
 from .resilience import RateLimited as RateLimited
 from .resilience import RetryBudget as RetryBudget
+from .resilience import RetryConfig as RetryConfig
 from .resilience import RetryPolicy as RetryPolicy
 from .resilience import RetryScheduled as RetryScheduled
 from .resilience import ServerError as ServerError
@@ -191,6 +200,7 @@ __all__ = [
     "ActorError",
     "ActorRef",
     "ActorStopped",
+    "AnthropicMessagesEndpoint",
     "AskTimeout",
     "Attempt",
     "AuthenticationError",
@@ -251,12 +261,14 @@ __all__ = [
     "Executor",
     "ExecutorPaused",
     "GenAITelemetry",
+    "GroqChatEndpoint",
     "Hook",
     "HookAborted",
     "HookFailed",
     "HookOptions",
     "HookPhase",
     "HookRegistry",
+    "HttpTransportConfig",
     "InvalidChildSpec",
     "InvalidEndpointConfig",
     "InvalidModelId",
@@ -282,6 +294,7 @@ __all__ = [
     "NotRestorable",
     "ObserverFailed",
     "ObserverLagged",
+    "OpenAIChatEndpoint",
     "Overloaded",
     "OversizeRequest",
     "PayloadError",
@@ -289,6 +302,7 @@ __all__ = [
     "PredictionFailed",
     "PredictionNotFinished",
     "PriceTable",
+    "ProviderEndpoint",
     "ProviderError",
     "ProviderRequest",
     "ProviderSpec",
@@ -300,17 +314,21 @@ __all__ = [
     "RedisLimiterDown",
     "RedisLimiterRecovered",
     "RedisUnavailable",
+    "RequestEvent",
     "Restart",
     "RetryBudget",
+    "RetryConfig",
     "RetryPolicy",
     "RetryScheduled",
     "Router",
     "RouterEvent",
     "RoutingStrategy",
     "SSEEvent",
+    "SdkTransportConfig",
     "SdkUnavailable",
     "Secret",
     "ServerError",
+    "ServiceEndpointConfig",
     "ServiceRegistry",
     "ServicesError",
     "Strategy",

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import coredis
 import pytest
+import trio
+import trio.lowlevel
 
 from callboard import (
     Broadcast,
@@ -44,6 +46,7 @@ from callboard import (
 )
 from callboard.providers import ModelType
 from callboard.testing import FakeProvider, Fault
+from tests.model_backends import EchoBackend
 
 from .catalogue import CANARY, add, assert_typed, live
 
@@ -422,10 +425,17 @@ ROWS: list[tuple[str, Build, type[CallboardError], tuple[str, ...], str | None]]
         "timeout",
     ),
     (
-        "imodel-from-dict-with-a-tool",
-        lambda: iModel.from_dict(iModel(backend=Tool(add)).to_dict()),
+        "imodel-from-dict-with-a-lambda-tool",
+        lambda: iModel.from_dict(iModel(backend=Tool(lambda a: a, name="echo")).to_dict()),
         NotRestorable,
-        ("Tool backend", "iModel.from_dict(data, backend=...)"),
+        ("no import path", "iModel.from_dict(data, backend=Tool(func))"),
+        "backend_data",
+    ),
+    (
+        "imodel-from-dict-with-a-custom-backend",
+        lambda: iModel.from_dict(iModel(backend=EchoBackend()).to_dict()),
+        NotRestorable,
+        ("EchoBackend backend", "iModel.from_dict(data, backend=...)"),
         "backend",
     ),
     # -- Supervisor, ChildSpec, Broadcast ---------------------------------------------
@@ -676,7 +686,8 @@ async def test_registry_refuses_something_that_is_not_a_model() -> None:
 def test_executor_without_a_backend() -> None:
     # fixed here: Executor(None) was accepted and every call then failed with a raw
     # AttributeError ('NoneType' object has no attribute 'execute')
-    for backend in (None, "gpt-4o", add):
+    # Executor() with no backend is now the task executor (submit_task); see below.
+    for backend in ("gpt-4o", add):
         with pytest.raises(ConfigError) as caught:
             Executor(backend)  # type: ignore[arg-type]
         assert_typed(
@@ -685,6 +696,15 @@ def test_executor_without_a_backend() -> None:
             ("backend must have an async execute(calling) method", type(backend).__name__),
         )
         assert caught.value.field == "backend"
+
+
+async def test_executor_without_a_backend_refuses_plain_callings_typed() -> None:
+    async with Executor(limit_requests=10) as executor:
+        with pytest.raises(ConfigError) as caught:
+            await executor.call(Calling({"q": 1}))
+        assert_typed(caught.value, ConfigError, ("runs only what submit_task() queued",))
+        event = await executor.submit_task(trio.lowlevel.checkpoint)
+        assert await event is None  # and it keeps serving
 
 
 def test_endpoint_config_with_a_path_and_a_bad_endpoint_name() -> None:

@@ -56,14 +56,40 @@ async def test_round_trip_gives_fresh_identity_and_full_buckets(autojump_clock: 
     assert (await restored.invoke(q=2)).status is CallingStatus.COMPLETED
 
 
-def test_tool_models_serialize_without_backend_and_say_so_on_load() -> None:
-    data = iModel(backend=Tool(add)).to_dict()
+async def test_tool_models_round_trip_through_their_functions_import_path() -> None:
+    data = json.loads(json.dumps(iModel(backend=Tool(add), limit_requests=5).to_dict()))
     assert data["backend"] is None and data["backend_type"] == "Tool"
-    with pytest.raises(NotRestorable, match="Tool backend") as caught:
+    assert data["backend_data"]["function"] == f"{__name__}:add"
+    restored = iModel.from_dict(data)
+    assert isinstance(restored.backend, Tool) and restored.backend.func is add
+    assert (restored.name, restored.limit_requests) == ("add", 5)
+    assert (await restored.invoke(a=2, b=3)).response == 5
+
+
+def test_tool_models_that_cannot_be_found_again_say_how_to_supply_them() -> None:
+    lambda_data = iModel(backend=Tool(lambda a: a, name="echo")).to_dict()
+    assert lambda_data["backend_data"]["function"] is None
+    with pytest.raises(NotRestorable, match=r"backend=Tool\(func\)") as caught:
+        iModel.from_dict(lambda_data)
+    assert caught.value.field == "backend_data"
+    # Loading never imports: a module the program has not imported is not searched.
+    unloaded = iModel(backend=Tool(add)).to_dict()
+    unloaded["backend_data"]["function"] = "callboard_not_imported_anywhere:add"
+    with pytest.raises(NotRestorable, match="import callboard_not_imported_anywhere"):
+        iModel.from_dict(unloaded)
+    restored = iModel.from_dict(lambda_data, backend=Tool(add))
+    assert restored.backend is not None and restored.name == "echo"
+
+
+def test_custom_backend_models_say_so_on_load_and_format_1_data_still_loads() -> None:
+    data = iModel(backend=EchoBackend(), name="echo").to_dict()
+    assert data["backend_data"] is None
+    with pytest.raises(NotRestorable, match="EchoBackend backend") as caught:
         iModel.from_dict(data)
     assert caught.value.field == "backend"
-    restored = iModel.from_dict(data, backend=Tool(add))
-    assert restored.name == "add"
+    old = {key: value for key, value in data.items() if key != "backend_data"}
+    restored = iModel.from_dict({**old, "format": 1}, backend=EchoBackend())
+    assert restored.name == "echo"
 
 
 def test_malformed_data_lists_the_problems() -> None:

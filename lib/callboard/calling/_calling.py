@@ -173,6 +173,12 @@ class Calling:
     """The models a Router tried for it, in order (the last one served it or failed)."""
 
     @property
+    def execution(self) -> Calling:
+        """The Calling itself, under lionpride's name for an event's execution record:
+        ``event.execution.response`` in a hook is ``calling.response``."""
+        return self
+
+    @property
     def finished(self) -> bool:
         """True once the Calling reached its terminal state."""
         return self.status in _TERMINAL

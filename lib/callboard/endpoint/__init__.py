@@ -15,7 +15,14 @@ from ._events import CallingRetrying as CallingRetrying
 from ._events import CircuitChanged as CircuitChanged
 from ._events import EndpointClientOpened as EndpointClientOpened
 from ._match import match_endpoint as match_endpoint
+from ._provider_endpoints import AnthropicMessagesEndpoint as AnthropicMessagesEndpoint
+from ._provider_endpoints import GroqChatEndpoint as GroqChatEndpoint
+from ._provider_endpoints import OpenAIChatEndpoint as OpenAIChatEndpoint
+from ._provider_endpoints import ProviderEndpoint as ProviderEndpoint
 from ._secret import Secret as Secret
+from ._service_config import HttpTransportConfig as HttpTransportConfig
+from ._service_config import SdkTransportConfig as SdkTransportConfig
+from ._service_config import ServiceEndpointConfig as ServiceEndpointConfig
 from ._transport import SSEEvent as SSEEvent
 from ._transport import Timeouts as Timeouts
 from ._transport import Transport as Transport
@@ -30,6 +37,7 @@ from ._transport import unregister_transport as unregister_transport
 from ._transport_sdk import SdkUnavailable as SdkUnavailable
 
 __all__ = [
+    "AnthropicMessagesEndpoint",
     "AuthName",
     "CallingRetrying",
     "CircuitChanged",
@@ -40,10 +48,16 @@ __all__ = [
     "EndpointClientOpened",
     "EndpointConfig",
     "EndpointRestarted",
+    "GroqChatEndpoint",
+    "HttpTransportConfig",
     "InvalidEndpointConfig",
+    "OpenAIChatEndpoint",
+    "ProviderEndpoint",
     "SSEEvent",
+    "SdkTransportConfig",
     "SdkUnavailable",
     "Secret",
+    "ServiceEndpointConfig",
     "Timeouts",
     "Transport",
     "TransportOpener",

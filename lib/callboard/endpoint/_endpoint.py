@@ -44,10 +44,13 @@ from callboard.resilience import (
     default_counts_as_failure,
 )
 
+from ._client_lifecycle import ClientLifecycle
 from ._config import EndpointConfig
 from ._errors import EndpointRestarted
 from ._events import CallingRetrying, CircuitChanged, EndpointClientOpened
 from ._inline_pool import InlinePool
+from ._service_config import ServiceEndpointConfig
+from ._service_names import api_version, seed_name, service_tags
 from ._transport import Transport, TransportSettings, open_transport
 from ._wire import Wire
 
@@ -89,14 +92,15 @@ def _not_our_crash(error: BaseException) -> bool:
     return default_counts_as_failure(error) and not isinstance(error, EndpointRestarted)
 
 
-class Endpoint(Actor[_Crash]):
+class Endpoint(ClientLifecycle, Actor[_Crash]):
     """Calls one service: the Backend an Executor dispatches to, run as a supervised actor.
 
     Run it before (or beside) its Executor, typically under a Supervisor:
     ``ChildSpec("endpoint", endpoint.run)``. ``execute`` is what the Executor awaits.
 
     Args:
-        config: where and how to call.
+        config: where and how to call (a lionfuncs :class:`ServiceEndpointConfig` is
+            read as its default operation; see :meth:`operation`).
         executor: the Executor in front of this endpoint: rate-limit headers are fed to
             its ``observe`` and every retry passes its request and token limiters again
             (``readmit``).
@@ -122,11 +126,13 @@ class Endpoint(Actor[_Crash]):
 
     def __init__(
         self,
-        config: EndpointConfig,
+        config: EndpointConfig | ServiceEndpointConfig,
         *,
         executor: Executor | None = None,
         broadcast: Broadcast[LifecycleEvent] | None = None,
     ) -> None:
+        if isinstance(config, ServiceEndpointConfig):  # lionfuncs: see _client_lifecycle
+            self.service_config, config = config, config.endpoint_config()
         super().__init__(mailbox_size=1, name=config.name)
         spec = get_provider(config.provider, base_url=config.base_url)
         kind = endpoint_model_type(spec, config.endpoint, own_path=config.path is not None)
@@ -173,6 +179,21 @@ class Endpoint(Actor[_Crash]):
     def __repr__(self) -> str:
         state = "running" if self._generation is not None else "idle"
         return f"<Endpoint {self.name!r} {self.spec.name} {self.model_type.value} {state}>"
+
+    @property
+    def version(self) -> str | None:
+        """The API version its requests pin (Anthropic's ``anthropic-version``), or None."""
+        return api_version(self.spec)
+
+    @property
+    def tags(self) -> frozenset[str]:
+        """``{"llm", provider}`` for chat, ``{model type, provider}`` otherwise."""
+        return service_tags(self.spec, self.model_type)
+
+    @property
+    def seed_name(self) -> str:
+        """lionpride's name for this endpoint (``anthropic_messages``, ``openai_chat``)."""
+        return seed_name(self.spec, self.model_type)
 
     # -- wiring -------------------------------------------------------------------------
 

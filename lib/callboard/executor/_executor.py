@@ -24,13 +24,14 @@ from callboard.limits import Limiter, OversizeRequest, RateLimitState
 
 from ._admission import Admission, is_int, is_number, limiter
 from ._queue import CallingQueue
+from ._submit import TaskBackend, TaskSubmission
 from ._transitions import Transitions
 from ._workers import Workers
 
 __all__ = ["Executor"]
 
 
-class Executor(Actor[Calling]):
+class Executor(TaskSubmission, Actor[Calling]):
     """Admit Callings in FIFO order under request, token and concurrency limits.
 
     For each Calling, in the order submitted, the executor waits for a concurrency slot,
@@ -53,7 +54,8 @@ class Executor(Actor[Calling]):
     Calling it holds.
 
     Args:
-        backend: performs each call (``async execute(calling)``).
+        backend: performs each call (``async execute(calling)``); ``None`` for an
+            Executor that runs whatever :meth:`submit_task` queues.
         limit_requests: requests per ``capacity_refresh_time``, or a :class:`Limiter`.
         limit_tokens: tokens per ``capacity_refresh_time``, or a :class:`Limiter`.
         capacity_refresh_time: seconds for an empty bucket to refill completely.
@@ -78,7 +80,7 @@ class Executor(Actor[Calling]):
 
     def __init__(
         self,
-        backend: Backend,
+        backend: Backend | None = None,
         *,
         limit_requests: float | Limiter | None = None,
         limit_tokens: float | Limiter | None = None,
@@ -89,6 +91,7 @@ class Executor(Actor[Calling]):
         broadcast: Broadcast[LifecycleEvent] | None = None,
         name: str = "executor",
     ) -> None:
+        backend = backend if backend is not None else TaskBackend()
         # Checked here, not at the first dispatch: a missing backend would otherwise fail
         # every call later with a raw AttributeError far from the line that caused it.
         if not callable(getattr(backend, "execute", None)):

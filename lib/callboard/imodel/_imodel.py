@@ -5,19 +5,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, overload
 
 import trio
 
 from callboard.actors import Broadcast, LifecycleEvent, Supervisor
 from callboard.calling import Backend, TokenEstimator, estimate_tokens
 from callboard.calling._calling import Calling, CallingStatus, check_timeout
-from callboard.endpoint import CircuitSettings, Secret
+from callboard.endpoint import CircuitSettings, Endpoint, Secret
 from callboard.endpoint._api_key import key_source
 from callboard.endpoint._config import DEFAULT_TIMEOUT, AuthName
 from callboard.endpoint._transport import DEFAULT_MAX_RESPONSE_BYTES, Timeouts
 from callboard.errors import ConfigError
-from callboard.executor import Executor
+from callboard.executor import Executor, RequestEvent
 from callboard.limits import Limiter
 from callboard.resilience import RetryPolicy
 
@@ -25,15 +25,19 @@ from ._create import hook_options
 from ._hook_actor import HookActor
 from ._hooks import HookRegistry
 from ._options import (
+    DEFAULTED_OPTIONS,
+    OWN_CHECKED,
     backend_attr,
     check_own,
     given_options,
-    limiter_for,
+    limiters,
     live_objects,
     resolve_backend,
 )
 from ._outcome import check_calling, outcome, rerun, settle_refused
+from ._request_style import invoke_request, split_endpoint
 from ._runtime import Runtime
+from ._seed_names import default_name
 from ._stream import StreamChannel
 
 __all__ = ["iModel"]
@@ -125,7 +129,7 @@ class iModel:
         self,
         backend: Backend | None = None,
         provider: str | None = None,
-        endpoint: str = "chat/completions",
+        endpoint: str | Endpoint = "chat/completions",
         rate_limiter: Limiter | None = None,
         executor: Executor | None = None,
         hook_registry: HookRegistry | None = None,
@@ -160,46 +164,17 @@ class iModel:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         **request_fields: Any,
     ) -> None:
+        backend, endpoint = split_endpoint(backend, endpoint)
         if (backend is None) == (provider is None):
             raise ConfigError(
                 "give iModel exactly one of backend= (an Endpoint, a Tool, any object with "
                 "async execute(calling)) or provider= (a provider name to match)",
                 field="backend" if backend is None else "provider",
             )
-        check_own(
-            endpoint=endpoint,
-            rate_limiter=rate_limiter,
-            executor=executor,
-            hook_registry=hook_registry,
-            queue_capacity=queue_capacity,
-            capacity_refresh_time=capacity_refresh_time,
-            limit_requests=limit_requests,
-            limit_tokens=limit_tokens,
-            name=name,
-            version=version,
-            tags=tags,
-            provider_metadata=provider_metadata,
-            token_estimator=token_estimator,
-            event_buffer_size=event_buffer_size,
-            stream_buffer_size=stream_buffer_size,
-        )
+        options = {k: v for k, v in locals().items() if k != "self"}  # the signature lists them
+        check_own(**{key: options[key] for key in OWN_CHECKED})
         key = key_source(api_key, api_key_env)
-        given = given_options(
-            model=model,
-            base_url=base_url,
-            path=path,
-            method=method,
-            auth=auth,
-            headers=headers,
-            default_fields=default_fields,
-            timeout=timeout,
-            transport=transport,
-            retry=retry,
-            circuit=circuit,
-            max_connections=max_connections,
-            timeouts=timeouts,
-            max_response_bytes=max_response_bytes,
-        )
+        given = given_options(**{key: options[key] for key in DEFAULTED_OPTIONS})
         backend = resolve_backend(
             backend,
             provider,
@@ -210,6 +185,8 @@ class iModel:
             request_fields=request_fields,
         )
         self.backend: Backend = backend
+        self.task_executor = executor if executor is not None and executor.takes_tasks else None
+        """A backend-less ``executor=``: ``invoke(request_payload)`` submits to it."""
         self.provider = provider
         self.endpoint = endpoint
         self.hook_registry = hook_registry
@@ -217,6 +194,7 @@ class iModel:
         """Fresh for every instance (``from_dict`` included)."""
         self.name: str = (
             name
+            or default_name(backend)
             or backend_attr(backend, "name", None)
             or (f"{provider}_{endpoint}" if provider else type(backend).__name__)
         )
@@ -232,13 +210,7 @@ class iModel:
         self.limit_requests = limit_requests
         self.limit_tokens = limit_tokens
         self.concurrency_limit: int | None = concurrency_limit
-        if executor is not None:
-            requests, tokens = executor.requests_limiter, executor.tokens_limiter
-        else:
-            requests = rate_limiter or limiter_for(
-                limit_requests, capacity_refresh_time, "requests"
-            )
-            tokens = limiter_for(limit_tokens, capacity_refresh_time, "tokens")
+        requests, tokens = limiters(options)
         self.rate_limiter: Limiter | None = requests
         self.token_limiter: Limiter | None = tokens
         self.limiter_objects: tuple[str, ...] = live_objects(
@@ -371,13 +343,34 @@ class iModel:
             ),
         )
 
+    @overload
     async def invoke(
         self,
         calling: Calling | None = None,
         poll_timeout: float | None = None,
+        poll_interval: float | None = None,
+        **arguments: Any,
+    ) -> Calling: ...
+
+    @overload
+    async def invoke(
+        self,
+        calling: Mapping[str, Any],
+        *,
+        num_api_tokens_needed: int = 0,
+        http_path: str | None = None,
+        http_method: str | None = None,
+        sdk_method_name: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> RequestEvent: ...
+
+    async def invoke(
+        self,
+        calling: Calling | Mapping[str, Any] | None = None,
+        poll_timeout: float | None = None,
         poll_interval: float | None = None,  # compat with the seeds' API; never used
         **arguments: Any,
-    ) -> Calling:
+    ) -> Calling | RequestEvent:
         """Run a call to its end and return the Calling (``calling.response`` holds the
         answer). Waits on the Calling itself; nothing polls.
 
@@ -389,6 +382,9 @@ class iModel:
 
         Args:
             calling: one made by :meth:`create_calling`; ``arguments`` are then ignored.
+                A mapping is lionfuncs' ``request_payload``: ``arguments`` are then its
+                ``num_api_tokens_needed``, ``http_path``, ``http_method``,
+                ``sdk_method_name`` and ``metadata``, and a ``RequestEvent`` is returned.
             poll_timeout: an overall deadline in seconds (lowers the Calling's timeout).
             poll_interval: accepted for compatibility and ignored: nothing polls.
             **arguments: the request, for :meth:`create_calling` (hook options too).
@@ -404,6 +400,8 @@ class iModel:
                 own is wrapped in :class:`InvocationError` (the original as its cause).
         """
         del poll_interval  # compat: accepted and ignored, completion is awaited
+        if isinstance(calling, Mapping):
+            return await invoke_request(self, calling, **arguments)  # lionfuncs' request
         check_timeout(poll_timeout, "poll_timeout")
         if calling is None:
             calling = await self.create_calling(**arguments)

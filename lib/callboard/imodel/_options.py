@@ -7,6 +7,7 @@ caused it.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -27,11 +28,14 @@ from ._errors import ProviderUnavailable
 from ._hooks import HookRegistry
 
 __all__ = [
+    "DEFAULTED_OPTIONS",
     "IMODEL_OPTIONS",
+    "OWN_CHECKED",
     "backend_attr",
     "check_own",
     "given_options",
     "limiter_for",
+    "limiters",
     "live_objects",
     "positive",
     "resolve_backend",
@@ -198,6 +202,25 @@ def limiter_for(limit: float | Limiter | None, period: float, unit: str) -> Limi
     if limit is None or isinstance(limit, Limiter):
         return limit
     return TokenBucket(limit, period, unit="requests" if unit == "requests" else "tokens")
+
+
+OWN_CHECKED = tuple(inspect.signature(check_own).parameters)
+"""iModel's own options that :func:`check_own` checks, by name."""
+
+DEFAULTED_OPTIONS = tuple(_ENDPOINT_DEFAULTS)
+"""iModel's endpoint options with their defaults, by name (what :func:`given_options`
+sorts)."""
+
+
+def limiters(options: Mapping[str, Any]) -> tuple[Limiter | None, Limiter | None]:
+    """The request and token limiters iModel's options ask for: an ``executor``'s own,
+    else ``rate_limiter`` or ``limit_requests``, and ``limit_tokens``."""
+    executor: Executor | None = options["executor"]
+    if executor is not None:
+        return executor.requests_limiter, executor.tokens_limiter
+    period = options["capacity_refresh_time"]
+    requests = options["rate_limiter"] or limiter_for(options["limit_requests"], period, "requests")
+    return requests, limiter_for(options["limit_tokens"], period, "tokens")
 
 
 def live_objects(**options: object) -> tuple[str, ...]:

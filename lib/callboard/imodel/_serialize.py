@@ -21,6 +21,7 @@ from callboard.limits import Limiter
 from callboard.resilience import RetryPolicy
 from callboard.serialization import converter, structure
 
+from ._backend_codecs import codec_for, codec_named
 from ._errors import NotRestorable
 
 if TYPE_CHECKING:
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["LimitsConfig", "ModelConfig", "SerializedEndpoint", "model_from_dict", "model_to_dict"]
 
-FORMAT = 1
+FORMAT = 2
+# Format 1 had no ``backend_data``; it reads the same (that field is then None).
+_READABLE = frozenset({1, FORMAT})
 
 
 @attrs.frozen(kw_only=True)
@@ -59,7 +62,8 @@ class LimitsConfig:
 @attrs.frozen(kw_only=True)
 class ModelConfig:
     """An iModel as data. ``backend`` is ``None`` for a Tool or custom backend (code,
-    not data); ``backend_type`` then names it for the error ``from_dict`` raises."""
+    not data); ``backend_type`` then names it for the error ``from_dict`` raises, and
+    ``backend_data`` holds what its codec wrote (a Tool: its function's import path)."""
 
     format: int = FORMAT
     name: str
@@ -68,6 +72,7 @@ class ModelConfig:
     provider_metadata: dict[str, Any] = attrs.field(factory=dict[str, Any])
     backend: SerializedEndpoint | None = None
     backend_type: str
+    backend_data: dict[str, Any] | None = None
     limits: LimitsConfig = attrs.field(factory=LimitsConfig)
 
 
@@ -130,6 +135,10 @@ def model_to_dict(model: iModel) -> dict[str, Any]:
             api_key_env=model.api_key_env,
             options=_options_to_data(model.endpoint_options),
         )
+    backend_data: dict[str, Any] | None = None
+    codec = codec_for(model.backend) if backend is None else None
+    if codec is not None:
+        backend_data = {"kind": codec.kind, **codec.dump(model.backend)}
     _json_safe(model.provider_metadata, "provider_metadata")
     numeric = (model.limit_requests, model.limit_tokens)
     requests, tokens = (None if isinstance(n, Limiter) else n for n in numeric)
@@ -140,6 +149,7 @@ def model_to_dict(model: iModel) -> dict[str, Any]:
         provider_metadata=dict(model.provider_metadata),
         backend=backend,
         backend_type=type(model.backend).__name__,
+        backend_data=backend_data,
         limits=LimitsConfig(
             limit_requests=requests,
             limit_tokens=tokens,
@@ -163,9 +173,10 @@ def model_from_dict(data: object, *, backend: Backend | None) -> iModel:
             field="data",
         )
     config = structure(cast(Mapping[str, Any], data), ModelConfig, "an iModel configuration")
-    if config.format != FORMAT:
+    if config.format not in _READABLE:
         raise ConfigError(
-            f"iModel data format {config.format} is not supported (expected {FORMAT})",
+            f"iModel data format {config.format} is not supported (expected "
+            f"{' or '.join(map(str, sorted(_READABLE)))})",
             field="format",
         )
     limits = config.limits
@@ -180,6 +191,8 @@ def model_from_dict(data: object, *, backend: Backend | None) -> iModel:
         "provider_metadata": config.provider_metadata,
         "concurrency_limit": limits.concurrency_limit,
     }
+    if backend is None and config.backend is None and config.backend_data is not None:
+        backend = _load_backend(config.name, config.backend_data)
     if backend is not None:
         return iModel(backend=backend, **common)
     endpoint = config.backend
@@ -200,3 +213,16 @@ def model_from_dict(data: object, *, backend: Backend | None) -> iModel:
             )
         options["api_key_env"] = endpoint.api_key_env
     return iModel(provider=endpoint.provider, endpoint=endpoint.endpoint, **options, **common)
+
+
+def _load_backend(name: str, data: Mapping[str, Any]) -> Backend:
+    kind = data.get("kind")
+    codec = codec_named(kind) if isinstance(kind, str) else None
+    if codec is None:
+        raise NotRestorable(
+            f"model {name!r} has a {kind!r} backend and nothing registered that kind; "
+            "import the package that defines it (callboard itself for a Tool), or pass "
+            "iModel.from_dict(data, backend=...)",
+            field="backend_data",
+        )
+    return codec.load(data)

@@ -9,6 +9,7 @@ provider answered.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -98,7 +99,8 @@ class NormalizedResponse:
         status_code: the HTTP status of the response.
         rate_limit: the provider's rate-limit headers (lower-cased names, raw values),
             or ``None`` when it sent none.
-        raw: the decoded JSON body, or the bytes of a binary body (text to speech).
+        raw: the decoded JSON body, or the bytes of a binary body (text to speech);
+            also readable as :attr:`data`.
         id: the provider's id of the response (``chatcmpl-...``, ``msg_...``,
             ``resp_...``: the Responses API's ``previous_response_id``).
         refusal: the model's refusal message when it declined to answer (OpenAI's
@@ -135,3 +137,12 @@ class NormalizedResponse:
         """What this answer cost at the list price of ``model`` in ``callboard.PRICES``
         (``None`` when the model has no price there or no usage was reported)."""
         return PRICES.cost(self.model, self.usage)
+
+    @property
+    def data(self) -> Any:
+        """The decoded body as the provider sent it (the same object as :attr:`raw`).
+
+        The lionpride spelling: ``calling.response.data["choices"][0]["message"]``
+        reads an OpenAI body; :attr:`text` is the answer whatever the provider.
+        """
+        return self.raw

@@ -13,6 +13,7 @@ from callboard.actors import ChildSpec, Restart, Strategy, Supervisor
 from callboard.actors._block import BlockNursery
 from callboard.errors import ConfigError
 from callboard.imodel import iModel
+from callboard.imodel._seed_names import other_names
 
 from ._errors import DuplicateModel, ModelNotFound
 from ._router import Router
@@ -82,13 +83,23 @@ class ServiceRegistry:
     def get(self, name: str) -> iModel | Router:
         """The model (or Router) registered under ``name``.
 
+        A model carrying lionpride's default name (``anthropic_messages``) is also
+        found under callboard's spelling of its endpoint (``anthropic:chat``).
+
         Raises:
             ModelNotFound: nothing is registered under ``name`` (the error lists the names).
         """
-        try:
-            return self._models[name]
-        except KeyError:
-            raise ModelNotFound(name, self._models) from None
+        model = self._models.get(name)
+        if model is not None:
+            return model
+        found = [
+            m
+            for m in self._models.values()
+            if isinstance(m, iModel) and name in other_names(m.name, m.backend)
+        ]
+        if len(found) == 1:
+            return found[0]
+        raise ModelNotFound(name, self._models)
 
     def remove(self, name: str) -> iModel | Router:
         """Forget ``name`` and return its model (a running registry stops it next time

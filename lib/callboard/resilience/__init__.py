@@ -34,6 +34,7 @@ from ._retry import Attempt as Attempt
 from ._retry import RetryBudget as RetryBudget
 from ._retry import RetryPolicy as RetryPolicy
 from ._retry import RetryScheduled as RetryScheduled
+from ._retry_config import RetryConfig as RetryConfig
 
 __all__ = [
     "Attempt",
@@ -53,6 +54,7 @@ __all__ = [
     "ProviderError",
     "RateLimited",
     "RetryBudget",
+    "RetryConfig",
     "RetryPolicy",
     "RetryScheduled",
     "Revealable",

@@ -29,6 +29,7 @@ class Tool:
 
     Args:
         func: the function.
+        func_callable: the same, under lionpride's name (give one of the two).
         name: the tool's name (the function's ``__name__`` by default).
         description: for the tool schema (the docstring's first paragraph by default).
         schema: a JSON schema (``object``) of the parameters, instead of the one
@@ -47,12 +48,19 @@ class Tool:
 
     def __init__(
         self,
-        func: Callable[..., Any],
+        func: Callable[..., Any] | None = None,
         *,
+        func_callable: Callable[..., Any] | None = None,
         name: str | None = None,
         description: str | None = None,
         schema: Mapping[str, Any] | None = None,
     ) -> None:
+        if (func is None) == (func_callable is None):
+            raise ConfigError(
+                "give Tool one function: Tool(func) or Tool(func_callable=func)",
+                field="func",
+            )
+        func = func if func is not None else func_callable
         if not callable(func):
             raise ConfigError(f"Tool needs a callable, got {func!r}", field="func")
         if schema is not None and (
