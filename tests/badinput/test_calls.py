@@ -467,13 +467,8 @@ async def test_a_payload_value_that_is_not_json(name: str) -> None:
 
 
 _INVOKE_MISTAKES: list[Any] = [
-    # fixed here: AttributeError ('dict' object has no attribute 'status')
-    pytest.param(
-        lambda m: m.invoke({"messages": HI}),
-        "calling",
-        ("invoke() takes a Calling", "got dict", "invoke(**payload) for a dict"),
-        id="invoke-a-payload-positionally",
-    ),
+    # A mapping as the first argument is lionfuncs' invoke(request_payload) (issue 18;
+    # tests/seeds/test_lionfuncs_design.py), no longer a mistake.
     pytest.param(
         lambda m: m.invoke(calling="x"),
         "calling",

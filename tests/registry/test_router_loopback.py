@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import trio
 
-from callboard import CallboardError, CallingStatus, Router, iModel
+from callboard import CallboardError, CallingStatus, DeploymentCooling, Router, iModel
 from callboard.testing import FakeProvider
 
 KEY = "test-key"
@@ -56,8 +56,19 @@ async def test_a_server_that_vanishes_costs_no_call() -> None:
             else:
                 done.append(calling)
 
+        cooled: list[float] = []
+
+        async def watch(task_status: trio.TaskStatus[None]) -> None:
+            with router.broadcast.subscribe() as events:
+                task_status.started()
+                async for event in events:
+                    if isinstance(event, DeploymentCooling) and event.deployment == "doomed":
+                        cooled.append(trio.current_time())
+                        return
+
         with trio.fail_after(60):
             async with router, trio.open_nursery() as nursery:
+                await nursery.start(watch)
                 for key in range(CALLS // 2):
                     nursery.start_soon(ask, key)
                 await doomed.wait_received(3)
@@ -65,13 +76,15 @@ async def test_a_server_that_vanishes_costs_no_call() -> None:
                 stopped_at = trio.current_time()
                 for key in range(CALLS // 2, CALLS):
                     nursery.start_soon(ask, key)
-                    await trio.sleep(0.01)
+                    await trio.sleep(0.02)
         assert failed == []
         assert len(done) == CALLS
         assert all(c.status is CallingStatus.COMPLETED for c in done)  # type: ignore[attr-defined]
         served = [c.deployment for c in done]  # type: ignore[attr-defined]
         assert served.count("doomed") <= doomed.stats.succeeded
         assert one.stats.succeeded + two.stats.succeeded + doomed.stats.succeeded == CALLS
-        # the first failure rested the doomed one: the calls sent after it did not try it
-        late = [c for c in done if c.created_at > stopped_at + 0.2]  # type: ignore[attr-defined]
+        # its first failure rested the doomed one within a second of the server going
+        # away; no call created after that tried it
+        assert cooled and cooled[0] - stopped_at < 1.0
+        late = [c for c in done if c.created_at > cooled[0]]  # type: ignore[attr-defined]
         assert late and not any("doomed" in c.tried for c in late)  # type: ignore[attr-defined]
