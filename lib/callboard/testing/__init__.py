@@ -1,14 +1,17 @@
 """A fake AI provider for tests: a real HTTP server on loopback.
 
 :class:`FakeProvider` speaks OpenAI's and Anthropic's wire formats (JSON, SSE streams,
-error bodies, rate-limit headers), enforces per-key rate limits like the real services,
-injects faults on demand and records every request, so client code is tested over a real
-socket instead of mocks. See ``docs/testing.md``.
+error bodies, rate-limit headers), enforces per-key rate limits the ways the real
+services document (:class:`Enforcement`: quantized windows, token charging, foreign
+traffic on the key, headers on or off), injects faults on demand and records every
+request, so client code is tested over a real socket instead of mocks. See
+``docs/testing.md``.
 """
 
 from __future__ import annotations
 
 from ._content import estimate_tokens as estimate_tokens
+from ._enforcement import Enforcement as Enforcement
 from ._faults import Fault as Fault
 from ._faults import FaultKind as FaultKind
 from ._faults import Latency as Latency
@@ -24,6 +27,7 @@ __all__ = [
     "DEFAULT_EPOCH",
     "DEFAULT_MAX_TOKENS",
     "DEFAULT_MODELS",
+    "Enforcement",
     "FakeProvider",
     "FakeProviderStats",
     "Fault",

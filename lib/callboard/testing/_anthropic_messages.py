@@ -44,6 +44,9 @@ def messages(data: bytes, context: RouteContext) -> Prepared:
     stream: bool = field(body, "stream", bool, default=False)
 
     prompt = estimate_prompt_tokens(system, [m["content"] for m in conversation])
+    read, written = (0, 0)
+    if context.prompt_cache is not None:
+        read, written = context.prompt_cache.use(model, system_field, conversation, context.created)
     last_user = next(m for m in reversed(conversation) if m["role"] == "user")
     tag = digest(model, system_field, conversation)
     words, cut = reply_words(tag, content_text(last_user["content"])[0], max_tokens)
@@ -51,10 +54,10 @@ def messages(data: bytes, context: RouteContext) -> Prepared:
     stop_reason = "max_tokens" if cut else "end_turn"
     ident = f"msg_{tag}{context.number:016d}"
     usage = {
-        "input_tokens": prompt,
+        "input_tokens": prompt - read - written,
         "output_tokens": output,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "cache_creation_input_tokens": written,
+        "cache_read_input_tokens": read,
         "server_tool_use": None,
         "service_tier": "standard",
     }
@@ -70,7 +73,8 @@ def messages(data: bytes, context: RouteContext) -> Prepared:
     }
     charge, used = prompt + max_tokens, prompt + output
     if not stream:
-        return Prepared(Body(200, "application/json", json_bytes(message)), charge, used)
+        body_reply = Body(200, "application/json", json_bytes(message))
+        return Prepared(body_reply, charge, used, output_tokens=output, cache_read_tokens=read)
 
     start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
     frames = [
@@ -114,4 +118,5 @@ def messages(data: bytes, context: RouteContext) -> Prepared:
         {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
         "error",
     )
-    return Prepared(Sse(tuple(frames + closing), len(closing), error), charge, used)
+    sse = Sse(tuple(frames + closing), len(closing), error)
+    return Prepared(sse, charge, used, output_tokens=output, cache_read_tokens=read)

@@ -86,7 +86,8 @@ def chat_completions(data: bytes, context: RouteContext) -> Prepared:
             "service_tier": "default",
             "system_fingerprint": "fp_callboard",
         }
-        return Prepared(Body(200, "application/json", json_bytes(reply)), charge, used)
+        reply_body = Body(200, "application/json", json_bytes(reply))
+        return Prepared(reply_body, charge, used, output_tokens=completion)
 
     def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
         payload: dict[str, Any] = {
@@ -127,4 +128,4 @@ def chat_completions(data: bytes, context: RouteContext) -> Prepared:
         }
     )
     sse = Sse(tuple(frames + closing), len(closing), error)
-    return Prepared(sse, charge, used)
+    return Prepared(sse, charge, used, output_tokens=completion)

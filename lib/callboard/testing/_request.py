@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from ._prompt_cache import PromptCache
 from ._wire import BadRequest
 
 __all__ = ["RouteContext", "check_model", "field", "parse_json"]
@@ -22,6 +23,7 @@ class RouteContext:
     created: int  # Unix seconds on the provider's (trio-anchored) wall clock
     number: int  # 1 for the first request the provider received
     content_type: str = ""  # the request's Content-Type header
+    prompt_cache: PromptCache | None = None  # the key's prompt cache (Anthropic routes)
 
 
 def parse_json(data: bytes) -> dict[str, Any]:
