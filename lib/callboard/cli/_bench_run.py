@@ -11,10 +11,11 @@ still returns the report of what finished.
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import trio
@@ -22,9 +23,10 @@ import trio
 from callboard.actors import Lagged, LifecycleEvent, Subscription
 from callboard.errors import CallboardError
 from callboard.imodel import iModel
+from callboard.limits import AdmissionPolicy
 from callboard.registry import ServiceRegistry
 from callboard.resilience import RetryPolicy
-from callboard.testing import FakeProvider, Fault, Latency, RouteFaults
+from callboard.testing import Enforcement, FakeProvider, Fault, Latency, RouteFaults
 
 from ._models import Target, build_models, resolve_target
 from ._stats import BenchProgress, BenchReport, BenchStats, limit_share
@@ -41,8 +43,10 @@ class BenchConfig:
     """What to run (the ``callboard bench`` flags, validated by the parser).
 
     ``provider=None`` means the embedded fake provider, which then enforces ``rpm`` /
-    ``tpm`` per key and gets ``latency`` and ``fault_rate``; the models mirror the limits
-    on the client side unless ``client_limits`` is false.
+    ``tpm`` per key over ``window`` seconds and gets ``latency`` and ``fault_rate``; the
+    models mirror the limits on the client side unless ``client_limits`` is false.
+    ``pacing`` is the models' (``None``: full bursts against the embedded provider with
+    its full-minute window, which allows them; smooth otherwise).
     """
 
     models: int = 4
@@ -59,6 +63,15 @@ class BenchConfig:
     provider: str | None = None
     model: str | None = None
     base_url: str | None = None
+    pacing: Literal["smooth", "burst"] | None = None
+    window: float = 60.0
+
+    def admission_policy(self) -> AdmissionPolicy:
+        """The models' admission policy for this run."""
+        pacing = self.pacing
+        if pacing is None:
+            pacing = "burst" if self.provider is None and self.window >= 60 else "smooth"
+        return AdmissionPolicy(pacing=pacing)
 
 
 @attrs.define
@@ -151,6 +164,7 @@ def _fake_provider(config: BenchConfig) -> FakeProvider:
         keys=(FAKE_KEY,),
         rpm=config.rpm,
         tpm=config.tpm,
+        enforcement=Enforcement(window=config.window),
         latency=Latency(base=config.latency),
         faults=faults,
         epoch=datetime.now(UTC),
@@ -210,6 +224,7 @@ async def _run_models(
         limit_tokens=config.tpm if limits else None,
         queue_capacity=max(100, config.concurrency),
         max_connections=config.concurrency,
+        admission_policy=config.admission_policy(),
     )
     registry = ServiceRegistry(name="bench")
     for model in models:
@@ -237,11 +252,47 @@ async def _run_models(
         _drain(subscription, run.stats)
     if display is not None:
         display(run.stats.progress(run.ended or trio.current_time(), window=None))
-    return _report(config, target, run, fake)
+    return _report(config, target, run, fake, admission_summary(models[0]))
+
+
+def admission_summary(model: iModel) -> dict[str, Any]:
+    """What the (shared) admission of the models learned, JSON-safe: per limit the
+    configured and effective rate (per second), burst and cuts; the 429s and pauses."""
+    snapshot = model.executor.admission.snapshot()
+    limits: dict[str, Any] = {}
+    for name, limit in (("requests", snapshot.requests), ("tokens", snapshot.tokens)):
+        if limit is None:
+            continue
+        limits[name] = {
+            "pacing": limit.pacing,
+            "configured_rate": _finite(limit.configured_rate),
+            "effective_rate": _finite(limit.effective_rate),
+            "effective_burst": _finite(limit.effective_burst),
+            "ceiling_rate": _finite(limit.ceiling_rate),
+            "cuts": limit.cuts,
+            "recovering": limit.recovering,
+        }
+    return {
+        **limits,
+        "refusals": snapshot.refusals,
+        "paused": snapshot.paused_until is not None,
+        "max_pause": snapshot.max_pause,
+        "last_headers": snapshot.last_headers is not None,
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(value, 4)
 
 
 def _report(
-    config: BenchConfig, target: Target, run: _Run, fake: FakeProvider | None
+    config: BenchConfig,
+    target: Target,
+    run: _Run,
+    fake: FakeProvider | None,
+    admission: dict[str, Any] | None = None,
 ) -> BenchReport:
     stats = run.stats
     ended = run.ended if run.ended is not None else trio.current_time()
@@ -283,4 +334,5 @@ def _report(
         events_missed=stats.events_missed,
         first_error=run.first_error,
         server=server,
+        admission=admission,
     )

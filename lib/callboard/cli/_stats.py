@@ -26,6 +26,7 @@ from callboard.calling import (
     CallingTimedOut,
 )
 from callboard.endpoint import CallingRetrying
+from callboard.executor import CallingRequeued
 from callboard.imodel import StreamChunkReceived
 
 __all__ = ["BenchProgress", "BenchReport", "BenchStats", "LimitShare", "percentile"]
@@ -105,6 +106,9 @@ class BenchReport:
     first_error: str | None = None
     server: dict[str, int] | None = None
     """The embedded fake provider's own counters (``None`` against a real provider)."""
+    admission: dict[str, Any] | None = None
+    """What the models' admission learned: configured and effective rates (per
+    second), bursts, cuts, 429s (see ``run_bench``'s ``admission_summary``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe figures, times in milliseconds, shares as fractions."""
@@ -134,7 +138,8 @@ class BenchStats:
     from a Calling's first ``CallingQueued`` to its first ``CallingStarted`` and latency
     the time from that first queueing to its terminal event. A retry is counted for each
     Endpoint ``CallingRetrying`` (or an attempt after the first starting without one);
-    429s are counted from the retries caused by ``RateLimited`` and from calls that
+    429s are counted from the Executor's ``CallingRequeued`` (a call refused for rate
+    goes back to admission), from retries caused by ``RateLimited`` and from calls that
     finally failed with it.
 
     Args:
@@ -170,6 +175,8 @@ class BenchStats:
         """Fold one event in (any event type; unknown ones are ignored)."""
         if isinstance(event, StreamChunkReceived):
             self._chunk(event)
+        elif isinstance(event, CallingRequeued):
+            self.rate_limited += 1  # a 429: back to admission, not a retry
         elif isinstance(event, CallingEvent):
             self._calling(event)
         elif isinstance(event, CallingRetrying):

@@ -39,6 +39,7 @@ from callboard.resilience import (
     CircuitBreaker,
     CircuitTransition,
     ProviderError,
+    RateLimited,
     RetryBudget,
     RetryScheduled,
     default_counts_as_failure,
@@ -191,7 +192,14 @@ class Endpoint(Actor[_Crash]):
         self._wire.observe = self._observer()
 
     def _observer(self) -> Any:
-        return self._executor.observe if self._executor is not None else None
+        executor = self._executor
+        if executor is None:
+            return None
+
+        def feedback(state: Any, status: int, calling: Calling) -> None:
+            executor.feedback(state, status=status, calling=calling)
+
+        return feedback
 
     @property
     def runs(self) -> int:
@@ -301,6 +309,8 @@ class Endpoint(Actor[_Crash]):
         retry = self.config.retry
         budget = RetryBudget.for_calling(calling.id, retry.max_retries + 1)
         stream = calling.streaming
+        executor = self._executor
+        requeued = False
 
         async def attempt(attempt: Attempt) -> NormalizedResponse:
             try:
@@ -311,6 +321,9 @@ class Endpoint(Actor[_Crash]):
                     # It used no tokens. Said now, so that a Calling cancelled while its
                     # retry waits gets back everything reserved for it.
                     calling.actual_tokens = 0
+                if executor is not None and isinstance(error, RateLimited) and error.status == 429:
+                    # Refused for rate: admission's business, not a retry (see below).
+                    raise _RateRefused(error) from None
                 raise
 
         def on_retry(scheduled: RetryScheduled) -> None:
@@ -326,13 +339,25 @@ class Endpoint(Actor[_Crash]):
 
         async def readmit(attempt: Attempt) -> None:
             # Every retry passes the Executor's request and token limiters again.
-            if attempt.number > 1 and self._executor is not None:
-                await self._executor.readmit(calling)
+            nonlocal requeued
+            if requeued:
+                requeued = False  # admitted again by requeue already
+            elif attempt.number > 1 and executor is not None:
+                await executor.readmit(calling)
 
         try:
-            return await retry.run(
-                attempt, budget=budget, before_attempt=readmit, on_retry=on_retry
-            )
+            while True:
+                try:
+                    return await retry.run(
+                        attempt, budget=budget, before_attempt=readmit, on_retry=on_retry
+                    )
+                except _RateRefused as refused:
+                    # A 429 is not the call's failure: it goes back to its place in the
+                    # queue without spending its retry budget, unless waiting cannot help
+                    # (then requeue raises the RateLimited error).
+                    assert executor is not None
+                    await executor.requeue(calling, refused.error)
+                    requeued = True
         except ProviderError as error:
             if error.status is not None and error.status >= 400:
                 calling.actual_tokens = 0  # the provider refused it: nothing was used
@@ -440,6 +465,15 @@ class Endpoint(Actor[_Crash]):
         if broadcast is not None:
             with contextlib.suppress(BroadcastClosed):
                 broadcast.publish(event)
+
+
+class _RateRefused(Exception):
+    """Carries a 429 past the retry policy (which retries only ProviderErrors) to the
+    Executor's requeue."""
+
+    def __init__(self, error: RateLimited) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class _Stopped(Exception):

@@ -26,7 +26,7 @@ class CallingQueue:
         capacity: Callings it holds before :meth:`take_room` waits.
     """
 
-    __slots__ = ("_changed", "_deadlines", "_queued", "_room", "_seq", "capacity")
+    __slots__ = ("_changed", "_deadlines", "_queued", "_room", "_seq", "capacity", "tokens")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
@@ -38,6 +38,7 @@ class CallingQueue:
         self._deadlines: list[tuple[float, int, Calling]] = []
         self._seq = 0
         self._changed = trio.Event()
+        self.tokens = 0  # the estimated tokens of the Callings queued
 
     def __len__(self) -> int:
         return len(self._queued)
@@ -47,6 +48,10 @@ class CallingQueue:
 
     def __contains__(self, calling: Calling) -> bool:
         return calling in self._queued
+
+    def load(self) -> tuple[int, int]:
+        """(Callings queued, their estimated tokens)."""
+        return len(self._queued), self.tokens
 
     def head(self) -> Calling:
         """The oldest queued Calling (the queue must not be empty)."""
@@ -83,12 +88,14 @@ class CallingQueue:
             if self._deadlines[0][2] is calling:
                 self._changed.set()
         self._queued[calling] = None
+        self.tokens += calling.estimated_tokens
 
     def remove(self, calling: Calling) -> bool:
         """Take ``calling`` off the queue and give its room back; False if not queued."""
         if calling not in self._queued:
             return False
         del self._queued[calling]
+        self.tokens -= calling.estimated_tokens
         self._room.release()
         return True
 
@@ -96,6 +103,7 @@ class CallingQueue:
         """Empty the queue; the Callings it held, oldest first."""
         leftovers = list(self._queued)
         self._queued.clear()
+        self.tokens = 0
         return leftovers
 
     # -- deadlines ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from callboard.calling import Backend, CallingAborted, TokenEstimator, estimate_
 from callboard.calling._calling import Calling, CallingStatus, check_timeout
 from callboard.errors import ConfigError
 from callboard.executor import Executor
-from callboard.limits import Limiter
+from callboard.limits import AdmissionPolicy, Limiter
 
 from ._errors import HookAborted
 from ._hook_actor import HookActor
@@ -66,7 +66,8 @@ class iModel:
         limit_requests: requests per ``capacity_refresh_time``.
         limit_tokens: tokens per ``capacity_refresh_time``.
         **kwargs: ``name``, ``version``, ``tags``, ``provider_metadata``,
-            ``concurrency_limit``, ``token_estimator``, ``event_buffer_size``,
+            ``concurrency_limit``, ``token_estimator``, ``admission_policy`` (an
+            :class:`~callboard.limits.AdmissionPolicy`), ``event_buffer_size``,
             ``stream_buffer_size``, ``api_key_env``; with ``provider`` everything else
             (``api_key``, ``model``, ...) goes to ``match_endpoint``. An ``api_key`` is
             never stored: only the name of its environment variable is kept, when it is
@@ -163,11 +164,15 @@ class iModel:
         self.limit_tokens = limit_tokens
         self.concurrency_limit: int | None = own.get("concurrency_limit")
         estimator: TokenEstimator = own.get("token_estimator") or estimate_tokens
+        policy: AdmissionPolicy = own.get("admission_policy") or AdmissionPolicy()
+        self.admission_policy = policy
         if executor is not None:
             requests, tokens = executor.requests_limiter, executor.tokens_limiter
         else:
-            requests = rate_limiter or bucket(limit_requests, capacity_refresh_time, "requests")
-            tokens = bucket(limit_tokens, capacity_refresh_time, "tokens")
+            requests = rate_limiter or bucket(
+                limit_requests, capacity_refresh_time, "requests", policy
+            )
+            tokens = bucket(limit_tokens, capacity_refresh_time, "tokens", policy)
         self.rate_limiter: Limiter | None = requests
         self.token_limiter: Limiter | None = tokens
         self.broadcast: Broadcast[LifecycleEvent] = Broadcast(own.get("event_buffer_size", 1024))
@@ -192,10 +197,16 @@ class iModel:
             token_estimator=estimator,
             broadcast=self.broadcast,
             name=executor_name,
+            admission_policy=policy,
         )
         attach = getattr(backend, "attach", None)
         if callable(attach):  # an Endpoint: feed it rate-limit headers, retries readmit
             attach(self.executor, broadcast=self.broadcast)
+        # The Executor paces and adapts each limit (AdaptiveLimiter): inline calls draw
+        # from the very same limiters.
+        requests, tokens = self.executor.requests_limiter, self.executor.tokens_limiter
+        self.rate_limiter = requests
+        self.token_limiter = tokens
         self._inline = InlineRunner(
             self._pipeline,
             requests=requests,

@@ -168,7 +168,7 @@ class InlineRunner:
         release(self._requests, self._tokens, tokens)
 
     def _settle(self, calling: Calling, estimate: int) -> None:
-        reconcile(self._tokens, estimate, calling.actual_tokens)
+        reconcile(self._tokens, estimate, calling.actual_tokens, charge=calling.charge)
 
     def _cancelled(self, calling: Calling) -> None:
         if not calling.finished:

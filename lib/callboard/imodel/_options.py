@@ -9,7 +9,7 @@ from typing import Any
 from callboard.calling import Backend
 from callboard.endpoint import match_endpoint
 from callboard.errors import CallboardError, ConfigError
-from callboard.limits import TokenBucket
+from callboard.limits import AdaptiveLimiter, AdmissionPolicy
 
 from ._errors import ProviderUnavailable
 
@@ -26,6 +26,7 @@ OWN_KWARGS = frozenset(
         "event_buffer_size",
         "stream_buffer_size",
         "api_key_env",
+        "admission_policy",
     }
 )
 ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*\Z")
@@ -47,10 +48,15 @@ def backend_attr(backend: object, name: str, default: Any) -> Any:
     return None if callable(value) else value
 
 
-def bucket(limit: float | None, period: float, unit: str) -> TokenBucket | None:
+def bucket(
+    limit: float | None, period: float, unit: str, policy: AdmissionPolicy
+) -> AdaptiveLimiter | None:
+    # An AdaptiveLimiter, not a bare TokenBucket: a limit given as a number is paced
+    # (smoothly by default) and learns the provider's real limit, as in the Executor.
     if limit is None:
         return None
-    return TokenBucket(limit, period, unit="requests" if unit == "requests" else "tokens")
+    kind = "requests" if unit == "requests" else "tokens"
+    return AdaptiveLimiter(limit, period, unit=kind, policy=policy)
 
 
 def match(provider: str, endpoint: str, kwargs: dict[str, Any]) -> Backend:

@@ -16,6 +16,7 @@ import attrs
 
 from callboard.calling import Backend
 from callboard.errors import ConfigError
+from callboard.limits import AdmissionPolicy
 from callboard.serialization import converter, structure
 
 from ._errors import NotRestorable
@@ -51,6 +52,7 @@ class LimitsConfig:
     capacity_refresh_time: float = 60.0
     queue_capacity: int = 100
     concurrency_limit: int | None = None
+    admission_policy: AdmissionPolicy | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -104,6 +106,9 @@ def model_to_dict(model: iModel) -> dict[str, Any]:
             capacity_refresh_time=model.capacity_refresh_time,
             queue_capacity=model.queue_capacity,
             concurrency_limit=model.concurrency_limit,
+            admission_policy=None
+            if model.admission_policy == AdmissionPolicy()
+            else model.admission_policy,
         ),
     )
     data: dict[str, Any] = converter.unstructure(config)
@@ -132,6 +137,8 @@ def model_from_dict(data: Mapping[str, Any], *, backend: Backend | None) -> iMod
         "provider_metadata": config.provider_metadata,
         "concurrency_limit": limits.concurrency_limit,
     }
+    if limits.admission_policy is not None:
+        common["admission_policy"] = limits.admission_policy
     if backend is not None:
         return iModel(backend=backend, **common)
     endpoint = config.backend
