@@ -81,6 +81,10 @@ from .endpoint import register_transport as register_transport
 from .endpoint import unregister_transport as unregister_transport
 from .errors import CallboardError as CallboardError
 from .errors import ConfigError as ConfigError
+from .executor import Admission as Admission
+from .executor import AdmissionChanged as AdmissionChanged
+from .executor import AdmissionSnapshot as AdmissionSnapshot
+from .executor import CallingRequeued as CallingRequeued
 from .executor import Executor as Executor
 from .imodel import Hook as Hook
 from .imodel import HookAborted as HookAborted
@@ -97,15 +101,20 @@ from .imodel import StreamChannel as StreamChannel
 from .imodel import StreamChannelError as StreamChannelError
 from .imodel import StreamChunkReceived as StreamChunkReceived
 from .imodel import iModel as iModel
+from .limits import AdaptiveLimiter as AdaptiveLimiter
+from .limits import AdmissionPolicy as AdmissionPolicy
 from .limits import Limiter as Limiter
 from .limits import LimitsError as LimitsError
+from .limits import LimitSnapshot as LimitSnapshot
 from .limits import OversizeRequest as OversizeRequest
 from .limits import RateLimitState as RateLimitState
 from .limits import RedisLimiter as RedisLimiter
 from .limits import RedisLimiterDown as RedisLimiterDown
 from .limits import RedisLimiterRecovered as RedisLimiterRecovered
 from .limits import RedisUnavailable as RedisUnavailable
+from .limits import SharedRate as SharedRate
 from .limits import TokenBucket as TokenBucket
+from .limits import TokenCharge as TokenCharge
 from .limits import parse_anthropic_headers as parse_anthropic_headers
 from .limits import parse_openai_headers as parse_openai_headers
 from .models import InvalidModelId as InvalidModelId
@@ -170,6 +179,11 @@ __all__ = [
     "ActorError",
     "ActorRef",
     "ActorStopped",
+    "AdaptiveLimiter",
+    "Admission",
+    "AdmissionChanged",
+    "AdmissionPolicy",
+    "AdmissionSnapshot",
     "AskTimeout",
     "Attempt",
     "AuthenticationError",
@@ -189,6 +203,7 @@ __all__ = [
     "CallingEvent",
     "CallingFailed",
     "CallingQueued",
+    "CallingRequeued",
     "CallingRetrying",
     "CallingStarted",
     "CallingStateError",
@@ -237,6 +252,7 @@ __all__ = [
     "InvocationError",
     "Lagged",
     "LifecycleEvent",
+    "LimitSnapshot",
     "Limiter",
     "LimitsError",
     "MailboxFull",
@@ -277,6 +293,7 @@ __all__ = [
     "ServerError",
     "ServiceRegistry",
     "ServicesError",
+    "SharedRate",
     "Strategy",
     "StreamChannel",
     "StreamChannelError",
@@ -291,6 +308,7 @@ __all__ = [
     "TelemetryUnavailable",
     "Timeout",
     "TokenBucket",
+    "TokenCharge",
     "TokenEstimator",
     "Tool",
     "ToolArgumentError",

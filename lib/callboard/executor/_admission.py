@@ -390,16 +390,32 @@ class Admission:
     # -- for a router -------------------------------------------------------------------
 
     def estimate_delay(self, tokens: int = 0) -> float:
-        """Seconds from now until a new call of ``tokens`` estimated tokens could start,
-        from the pause, the calls queued and refused ahead of it, and each limiter's
-        effective rate and level. Cheap (no I/O, no waiting); a limiter shared through
-        Redis answers from what this process knows. Concurrency slots are not counted
-        (see ``Executor.in_flight``).
+        """Seconds from now until a new call of ``tokens`` estimated tokens could start
+        here, for a router choosing the deployment with the most headroom.
+
+        Counts the pause, the calls queued and refused ahead of it, each limiter's
+        effective rate and level (the request bucket for one more request, the token
+        bucket for ``tokens`` more, both after what is queued) and the token capacity:
+        a call larger than the token bucket can never start here (``math.inf``). Cheap
+        (no I/O, no waiting); a limiter shared through Redis answers from what this
+        process knows. Concurrency slots are not counted (their release depends on the
+        provider's latency; see ``Executor.in_flight``).
+
+        Args:
+            tokens: the call's token estimate (0: only its request counts).
+
+        Returns:
+            Seconds, 0.0 when it could start at once, ``math.inf`` when never.
+
+        Raises:
+            ConfigError: ``tokens`` is not an int >= 0.
 
         Example::
 
             fastest = min(models, key=lambda m: m.executor.admission.estimate_delay(500))
         """
+        if not (is_int(tokens) and tokens >= 0):
+            raise ConfigError(f"tokens must be an int >= 0, got {tokens!r}", field="tokens")
         now = trio.current_time()
         wait = max(0.0, self.paused_until - now)
         queued, queued_tokens = self.queued()
@@ -407,7 +423,10 @@ class Admission:
         if self.requests is not None:
             wait = max(wait, self.requests.delay(1 + ahead))
         if self.tokens is not None and (tokens > 0 or queued_tokens > 0):
-            wait = max(wait, self.tokens.delay(self.estimate(tokens) + queued_tokens))
+            scaled = self.estimate(tokens)
+            if scaled > self.tokens.capacity:
+                return math.inf
+            wait = max(wait, self.tokens.delay(scaled + queued_tokens))
         return wait
 
     def snapshot(self) -> AdmissionSnapshot:
