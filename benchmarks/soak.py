@@ -217,6 +217,9 @@ class _Ledger:
             self.most += calling.estimated_tokens * (1 + retries)
 
 
+_SETTLE = 2.0  # seconds the last terminal events may take after their callers left
+
+
 class _EventCheck:
     """Folds every model's events: one terminal event per queued Calling, restarts."""
 
@@ -260,16 +263,22 @@ class _EventCheck:
                     break
 
     async def read(self, model: iModel, *, task_status: trio.TaskStatus[None]) -> None:
-        with model.broadcast.subscribe(1 << 17) as subscription:
-            self.subscriptions.append(subscription)
-            task_status.started()
-            while True:
-                try:
-                    self.observe(await subscription.receive())
-                except Lagged as lag:
-                    self.report.events_missed += lag.missed
-                except trio.EndOfChannel:
-                    return
+        # The subscription outlives this reader: drain() reads what is left after the
+        # readers were stopped, then close() ends it.
+        subscription = model.broadcast.subscribe(1 << 17)
+        self.subscriptions.append(subscription)
+        task_status.started()
+        while True:
+            try:
+                self.observe(await subscription.receive())
+            except Lagged as lag:
+                self.report.events_missed += lag.missed
+            except trio.EndOfChannel:
+                return
+
+    def close(self) -> None:
+        for subscription in self.subscriptions:
+            subscription.close()
 
 
 async def _soak(config: SoakConfig, base_url: str, chaos: Chaos) -> SoakReport:
@@ -362,9 +371,21 @@ async def _soak(config: SoakConfig, base_url: str, chaos: Chaos) -> SoakReport:
             await one(index)
 
     started = time.perf_counter()
+    readers_scope = trio.CancelScope()
+    readers_done = trio.Event()
+
+    async def read_all(*, task_status: trio.TaskStatus[None]) -> None:
+        try:
+            with readers_scope:
+                async with trio.open_nursery() as readers:
+                    for model in models:
+                        await readers.start(check.read, model)
+                    task_status.started()
+        finally:
+            readers_done.set()
+
     async with registry, trio.open_nursery() as nursery:
-        for model in models:
-            await nursery.start(check.read, model)
+        await nursery.start(read_all)
         chaos_scope = trio.CancelScope()
 
         async def run_chaos() -> None:
@@ -377,7 +398,19 @@ async def _soak(config: SoakConfig, base_url: str, chaos: Chaos) -> SoakReport:
                 workers.start_soon(worker)
         chaos_scope.cancel()
         report.elapsed = time.perf_counter() - started
+        # A caller that left a stream early sees its Calling finished (cancelled) a moment
+        # before the Executor's worker unwinds and publishes the terminal event: give the
+        # last ones a moment (a Calling whose event never comes stays live).
+        with trio.move_on_after(_SETTLE):
+            while check.live:
+                await trio.sleep(0.01)
+        # Stop the readers before folding what they left: a reader can hold an event it
+        # took from its subscription (receive's last checkpoint) while drain() takes the
+        # later ones, which would fold that Calling's events out of order.
+        readers_scope.cancel()
+        await readers_done.wait()
         check.drain()  # fold what the readers have not read yet
+        check.close()
         for model, ledger in zip(models, ledgers, strict=True):
             report.unsettled += _settled(model, ledger, report.elapsed)
             bucket = _ledger_bucket(model)

@@ -22,6 +22,7 @@ every ``::: module`` of the API reference imports.
 from __future__ import annotations
 
 import ast
+import html
 import importlib
 import os
 import re
@@ -232,3 +233,83 @@ def test_reference_documents_every_public_layer() -> None:
 def test_reference_module_imports(module: str) -> None:
     imported = importlib.import_module(module)
     assert imported.__doc__, f"{module} needs a module docstring: it heads its reference page"
+
+
+# -- the rendered API reference -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reference_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The API reference pages built by mkdocs with the project's own mkdocstrings
+    options and griffe extensions (the other pages are left out: it takes a third of
+    the time)."""
+    pytest.importorskip("mkdocstrings_handlers.python")
+    import shutil
+
+    import yaml
+
+    work = tmp_path_factory.mktemp("reference")
+    shutil.copytree(DOCS / "reference", work / "docs" / "reference")
+    config = yaml.safe_load(MKDOCS.read_text(encoding="utf-8"))
+    config.update(docs_dir=str(work / "docs"), site_dir=str(work / "site"), strict=False)
+    config["nav"] = [
+        {
+            "API reference": [
+                f"reference/{page.name}" for page in sorted(DOCS.glob("reference/*.md"))
+            ]
+        }
+    ]
+    python = config["plugins"][1]["mkdocstrings"]["handlers"]["python"]
+    python["paths"] = [str(ROOT / "lib")]
+    options = python["options"]
+    options["extensions"] = [str(ROOT / extension) for extension in options["extensions"]]
+    (work / "mkdocs.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", str(work / "mkdocs.yml")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    return work / "site" / "reference"
+
+
+def _text(page: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_the_callboard_page_documents_every_public_name(reference_site: Path) -> None:
+    import callboard
+
+    page = (reference_site / "callboard" / "index.html").read_text(encoding="utf-8")
+    documented = set(re.findall(r'id="callboard\.(\w+)"', page))
+    assert "iModel" in documented
+    assert {name for name in callboard.__all__ if not name.startswith("_")} <= documented
+
+
+def test_attrs_classes_show_their_types_and_defaults(reference_site: Path) -> None:
+    page = (reference_site / "calling" / "index.html").read_text(encoding="utf-8")
+    start = page.index('id="callboard.calling.Calling"')
+    table = _text(page[start : page.index("Examples:", start)])
+    # name, type, description, default: nothing with a default is "required".
+    assert "timeout float | None seconds for queueing plus running" in table
+    assert "no limit. None streaming bool whether" in table
+    assert (
+        "estimate. 0 stream_sink MemorySendChannel [ StreamDelta ] | None"
+        in _text(page[start : start + 20_000])
+        or "decide. 0 stream_sink" in table
+    )
+    assert "required" not in table
+    assert "Calling ( payload : dict [ str , Any ] = dict [ str , Any ](), * , timeout" in table
+
+
+def test_literal_blocks_render_as_code(reference_site: Path) -> None:
+    page = (reference_site / "actors" / "index.html").read_text(encoding="utf-8")
+    start = page.index('id="callboard.actors.Broadcast"')
+    example = page[start : page.index('id="callboard.actors.Broadcast.published"', start)]
+    assert "Example::" not in example
+    block = example[example.index('<details class="example"') :]
+    code = block[block.index('<div class="highlight"><pre>') : block.index("</pre>")]
+    assert "with bus.subscribe() as sub:" in html.unescape(re.sub(r"<[^>]+>", "", code))

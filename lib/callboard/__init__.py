@@ -71,6 +71,7 @@ from .endpoint import InvalidEndpointConfig as InvalidEndpointConfig
 from .endpoint import SdkUnavailable as SdkUnavailable
 from .endpoint import Secret as Secret
 from .endpoint import SSEEvent as SSEEvent
+from .endpoint import Timeouts as Timeouts
 from .endpoint import Transport as Transport
 from .endpoint import TransportResponse as TransportResponse
 from .endpoint import TransportSettings as TransportSettings
@@ -125,14 +126,23 @@ from .models import ModelTypeNotOffered as ModelTypeNotOffered
 from .models import SyncCallInsideTrio as SyncCallInsideTrio
 from .models import UnknownModelProvider as UnknownModelProvider
 from .models import UnknownModelType as UnknownModelType
+from .providers import PRICES as PRICES
+from .providers import Choice as Choice
 from .providers import ClaudeCodeFailed as ClaudeCodeFailed
+from .providers import Cost as Cost
+from .providers import Logprobs as Logprobs
 from .providers import MissingApiKey as MissingApiKey
+from .providers import ModelPrice as ModelPrice
 from .providers import ModelType as ModelType
 from .providers import NormalizedResponse as NormalizedResponse
 from .providers import PayloadError as PayloadError
+from .providers import PriceTable as PriceTable
 from .providers import ProviderRequest as ProviderRequest
 from .providers import ProviderSpec as ProviderSpec
 from .providers import StreamDelta as StreamDelta
+from .providers import Thinking as Thinking
+from .providers import ThinkingDelta as ThinkingDelta
+from .providers import TokenLogprob as TokenLogprob
 from .providers import ToolCall as ToolCall
 from .providers import ToolCallDelta as ToolCallDelta
 from .providers import UnknownProvider as UnknownProvider
@@ -175,6 +185,7 @@ from .tracing import GenAITelemetry as GenAITelemetry
 from .tracing import TelemetryUnavailable as TelemetryUnavailable
 
 __all__ = [
+    "PRICES",
     "Actor",
     "ActorError",
     "ActorRef",
@@ -219,6 +230,7 @@ __all__ = [
     "ChildSpec",
     "ChildStarted",
     "ChildStopped",
+    "Choice",
     "CircuitBreaker",
     "CircuitChanged",
     "CircuitOpen",
@@ -231,6 +243,7 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "ConnectionFailed",
+    "Cost",
     "DuplicateModel",
     "Endpoint",
     "EndpointClientOpened",
@@ -255,10 +268,12 @@ __all__ = [
     "LimitSnapshot",
     "Limiter",
     "LimitsError",
+    "Logprobs",
     "MailboxFull",
     "MissingApiKey",
     "Model",
     "ModelNotFound",
+    "ModelPrice",
     "ModelResponse",
     "ModelStreamResponse",
     "ModelType",
@@ -272,6 +287,7 @@ __all__ = [
     "OversizeRequest",
     "PayloadError",
     "PermissionDenied",
+    "PriceTable",
     "ProviderError",
     "ProviderRequest",
     "ProviderSpec",
@@ -306,10 +322,14 @@ __all__ = [
     "SupervisorEscalation",
     "SyncCallInsideTrio",
     "TelemetryUnavailable",
+    "Thinking",
+    "ThinkingDelta",
     "Timeout",
+    "Timeouts",
     "TokenBucket",
     "TokenCharge",
     "TokenEstimator",
+    "TokenLogprob",
     "Tool",
     "ToolArgumentError",
     "ToolCall",

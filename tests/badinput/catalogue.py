@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from callboard import CallboardError, CallingStatus, RetryPolicy, ServiceRegistry, Tool, iModel
-from callboard.testing import FakeProvider
+from callboard.testing import DEFAULT_MODELS, FakeProvider
 
 CANARY = "sk-canary-7Qv2Zx9BadInputCatalogue"
 """The one key the fake provider accepts; it must never appear in an error."""
@@ -98,7 +98,8 @@ def _provider_model(fp: FakeProvider, name: str, provider: str, **options: Any) 
 async def live() -> AsyncGenerator[Live]:
     """Serve a fake provider and start a registry: OpenAI and Anthropic chat models, an
     OpenAI embeddings model, a chat model with a 1,000-token bucket, and a Tool."""
-    async with FakeProvider(keys=[CANARY]) as fp:
+    # The allow-list makes an unknown model name the 404 the real APIs answer.
+    async with FakeProvider(keys=[CANARY], models=DEFAULT_MODELS) as fp:
         registry = ServiceRegistry(name="catalogue")
         registry.register(_provider_model(fp, "openai", "openai"))
         registry.register(_provider_model(fp, "anthropic", "anthropic"))

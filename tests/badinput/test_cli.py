@@ -42,7 +42,11 @@ USAGE: list[tuple[list[str], str, tuple[str, ...]]] = [
         "callboard bench",
         ("argument --concurrency/-c", "expected a whole number >= 1"),
     ),
-    (["bench", "--retries", "-1"], "callboard bench", ("--retries must be >= 0, got -1",)),
+    (
+        ["bench", "--retries", "-1"],
+        "callboard bench",
+        ("argument --retries", "expected a whole number >= 0, got '-1'"),
+    ),
     (
         ["bench", "--fault-rate", "2"],
         "callboard bench",

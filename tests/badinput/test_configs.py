@@ -111,7 +111,7 @@ ROWS: list[tuple[str, Build, type[CallboardError], tuple[str, ...], str | None]]
         "endpoint-unknown-transport",
         lambda: EndpointConfig(provider="openai", transport="grpc"),
         InvalidEndpointConfig,
-        ("transport: must be one of http, sdk",),
+        ("transport: must be one of http, httpx, sdk",),
         "transport",
     ),
     (

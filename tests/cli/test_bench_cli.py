@@ -78,8 +78,13 @@ def test_retries_account_for_every_fault(capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0
     server = report["server"]
     assert server["faulted"] > 0
-    # Every faulted request was either retried or was the call's last attempt.
-    assert server["faulted"] == report["retries"] + report["failed"]
+    # Every faulted request (a 503) was either retried or was the call's last attempt.
+    # Five 503s in a row open the circuit, and the calls it then refuses fail with
+    # CircuitOpen without sending anything: they are no fault of the server's.
+    faults = report["retried_after"].get("ServerError", 0)
+    assert server["faulted"] == faults + report["failed_by"].get("ServerError", 0)
+    assert set(report["failed_by"]) <= {"ServerError", "CircuitOpen"}
+    assert report["retries"] == sum(report["retried_after"].values())
     assert report["completed"] + report["failed"] == 40
     assert report["rate_limited_429"] == 0
 
@@ -116,7 +121,7 @@ def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
         (["bench", "-n", "0"], "expected a whole number >= 1, got '0'"),
         (["bench", "--fault-rate", "2"], "expected a number from 0 to 1"),
         (["bench", "--latency", "-1"], "seconds >= 0"),
-        (["bench", "--retries", "-1"], "--retries must be >= 0"),
+        (["bench", "--retries", "-1"], "argument --retries: expected a whole number >= 0"),
         (["bench", "--base-url", "http://127.0.0.1:9/v1"], "--base-url needs --provider"),
         (["bench", "--provider", "nope"], "unknown provider 'nope'; known providers:"),
         (["bench", "--provider", "openai"], "needs an API key: set OPENAI_API_KEY"),
@@ -170,10 +175,51 @@ def test_unreachable_provider_is_one_line(
     assert report["completed"] == 0 and report["failed"] == 3
     lines = captured.err.splitlines()
     assert lines[-1].startswith(
-        "callboard bench: error: no call succeeded: the connection to openai failed"
+        "callboard bench: error: no call succeeded: "
+        "ConnectionFailed: the connection to openai failed"
     )
+    assert report["failed_by"] == {"ConnectionFailed": 3}
     assert "sk-test" not in captured.err + captured.out
     assert "Traceback" not in captured.err
+
+
+def test_a_dead_url_shows_the_error_that_opened_the_circuit(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 20 calls with retries: five connection failures open the Endpoints' circuits, and
+    # the calls that come later fail fast with CircuitOpen. The user must still be told
+    # that the connection failed, which is what there is to fix.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-dead")
+    argv = ["--provider", "openai", "--base-url", f"http://127.0.0.1:{_free_port()}/v1"]
+    code = main(["bench", *argv, "-n", "20", "-c", "8", "--models", "1"])
+    captured = capsys.readouterr()
+    assert code == 1
+    last = captured.err.splitlines()[-1]
+    assert last.startswith(
+        "callboard bench: error: no call succeeded: "
+        "ConnectionFailed: the connection to openai failed"
+    )
+    assert "the circuit of openai:chat opened after 5 failures in a row" in last
+    table = captured.out
+    assert "CircuitOpen" in table and "ConnectionFailed" in table  # the kinds, counted
+    for row in ("failed with", "retried after", "first error", "circuit opened"):
+        assert row in table
+    code, report = bench(capsys, *argv, "-n", "20", "-c", "8", "--models", "1")
+    assert sum(report["failed_by"].values()) == report["failed"] == 20
+    assert report["failed_by"]["CircuitOpen"] > 0
+    assert report["retried_after"]["ConnectionFailed"] >= 4
+    (circuit,) = report["circuits_opened"][:1]
+    assert circuit["failures"] == 5
+    assert circuit["cause"].startswith("ConnectionFailed: the connection to openai failed")
+    assert "sk-test" not in captured.err + captured.out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def test_missing_rich_is_one_line(

@@ -11,7 +11,8 @@ from callboard.calling import (
     CallingQueued,
     CallingStarted,
 )
-from callboard.cli._stats import BenchStats, limit_share, percentile
+from callboard.cli._report import limit_share, percentile
+from callboard.cli._stats import BenchStats
 from callboard.endpoint import CallingRetrying
 from callboard.imodel import StreamChunkReceived
 from callboard.providers import StreamDelta
@@ -74,13 +75,17 @@ async def test_a_retry_seen_only_as_a_later_attempt_is_counted_once() -> None:
 
 async def test_final_429_and_cancellation() -> None:
     stats = BenchStats(start=0.0)
-    for cid in "ab":
+    for cid in "abc":
         stats.observe(queued(cid, 0.0))
     stats.observe(started("a", 0.0))
+    stats.observe(started("c", 0.0))
     stats.observe(CallingFailed(time=0.1, executor=EX, calling_id="a", error="RateLimited('x')"))
     stats.observe(CallingCancelled(time=0.1, executor=EX, calling_id="b"))  # while queued
+    stats.observe(CallingCancelled(time=0.1, executor=EX, calling_id="c"))  # while running
     assert stats.rate_limited == 1
-    assert (stats.failed, stats.cancelled, stats.queued, stats.in_flight) == (2, 1, 0, 0)
+    # Ctrl-C cancels calls: they are not failures (the display said so before the fix).
+    assert (stats.failed, stats.cancelled, stats.queued, stats.in_flight) == (1, 2, 0, 0)
+    assert stats.finished == 3
     assert stats.latencies == []
 
 
@@ -96,17 +101,6 @@ async def test_first_chunk_is_timed_once_per_calling() -> None:
         )
     assert stats.first_chunks == [0.25]
     assert stats.first_chunk_quantiles()["p50"] == pytest.approx(250.0)
-
-
-async def test_progress_rate() -> None:
-    stats = BenchStats(start=0.0)
-    for i in range(10):
-        stats.observe(queued(str(i), 0.0))
-        stats.observe(started(str(i), 0.0))
-        stats.observe(completed(str(i), 1.0))
-    assert stats.progress(2.0, window=None).calls_per_second == pytest.approx(5.0)
-    snapshot = stats.progress(2.0)
-    assert (snapshot.done, snapshot.in_flight, snapshot.queued) == (10, 0, 0)
 
 
 def test_limit_share_counts_the_burst_and_the_refill() -> None:

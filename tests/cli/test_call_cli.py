@@ -3,8 +3,10 @@ one-line errors."""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +28,18 @@ def test_call_prints_reply_and_usage(server_url: str, capsys: pytest.CaptureFixt
     assert code == 0
     assert REPLY.fullmatch(captured.out)
     # "echo", "<digest>:", "hello", "there" = 4 completion tokens; prompt 3 + 4 + 3.
-    assert captured.err == "usage: 10 prompt + 4 completion = 14 tokens\n"
+    # gpt-4o-mini lists $0.15 per million prompt tokens, $0.60 per million completion ones.
+    assert captured.err == (
+        "usage: 10 prompt + 4 completion = 14 tokens; "
+        "cost $0.0000039 at the list price of gpt-4o-mini\n"
+    )
+
+
+def test_an_unpriced_model_says_so(server_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["call", "hi", "--provider", "openai", "--base-url", f"{server_url}/v1"]
+    assert main([*argv, "--model", "fake-model"]) == 0
+    err = capsys.readouterr().err
+    assert err.endswith("; cost unknown: no price for 'fake-model' in callboard.PRICES\n")
 
 
 def test_call_streams(server_url: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,7 +57,7 @@ def test_call_streams(server_url: str, capsys: pytest.CaptureFixture[str]) -> No
     captured = capsys.readouterr()
     assert code == 0
     assert REPLY.fullmatch(captured.out)
-    assert captured.err == "usage: 10 prompt + 4 completion = 14 tokens\n"
+    assert captured.err.startswith("usage: 10 prompt + 4 completion = 14 tokens; cost $0.0000039")
 
 
 def test_call_anthropic_with_system_and_max_tokens(
@@ -113,6 +126,16 @@ def test_unreachable_server_is_one_line(capsys: pytest.CaptureFixture[str]) -> N
         (["call", "hi", "--provider", "openai", "--base-url", "ftp://x"], "must start with http"),
         (["call", "hi", "--provider", "openai", "--max-tokens", "0"], "whole number >= 1"),
         (["call", "hi", "--provider", "groq"], "needs an API key: set GROQ_API_KEY"),
+        (
+            ["call", "hi", "--provider", "openai", "--timeout", "-1"],
+            "argument --timeout: expected a number of seconds > 0, got '-1'",
+        ),
+        (["call", "hi", "--provider", "openai", "--timeout", "0"], "argument --timeout:"),
+        (["call", "hi", "--provider", "openai", "--timeout", "nan"], "argument --timeout:"),
+        (
+            ["call", "hi", "--provider", "openai", "--retries", "-1"],
+            "argument --retries: expected a whole number >= 0, got '-1'",
+        ),
     ],
 )
 def test_bad_input_is_one_line(
@@ -129,3 +152,38 @@ def test_bad_input_is_one_line(
     assert code == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_prices_file_prices_an_unlisted_model(
+    server_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from callboard import PRICES
+
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"fake-model": {"input": 1000.0, "output": 2000.0}}))
+    argv = ["call", "hello there", "--provider", "openai", "--base-url", f"{server_url}/v1"]
+    assert main([*argv, "--model", "fake-model", "--prices", str(prices)]) == 0
+    # 10 prompt tokens at $1,000 per million and 4 completion tokens at $2,000 per million
+    assert capsys.readouterr().err.endswith("; cost $0.0180 at the list price of fake-model\n")
+    assert "fake-model" not in PRICES  # registered for the command only
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("[1, 2]", "expected an object of model name -> prices"),
+        ("{", "not JSON"),
+        ('{"m": {"input": 1}}', "'m' needs both input and output"),
+        ('{"m": {"input": 1, "output": -2}}', "output must be a finite price >= 0"),
+        ('{"m": {"input": 1, "output": 2, "cached": 1}}', "unknown field(s) cached"),
+        ('{"m": 3}', "must be an object like"),
+    ],
+)
+def test_a_bad_prices_file_is_one_line(
+    content: str, needle: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text(content)
+    assert main(["call", "hi", "--provider", "openai", "--prices", str(prices)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1

@@ -127,6 +127,20 @@ def _rerank(_: str) -> tuple[dict[str, Any], Callable[[NormalizedResponse], None
     return payload, check
 
 
+def _responses(provider: str) -> tuple[dict[str, Any], Callable[[NormalizedResponse], None]]:
+    question = f"responses question for {provider}"
+    payload = {"model": "o4-mini", "input": question, "reasoning": {"effort": "low"}}
+
+    def check(response: NormalizedResponse) -> None:
+        assert response.text.endswith(question)
+        assert response.finish_reason == "completed"
+        assert response.id is not None and response.id.startswith("resp_")
+        assert [t.kind for t in response.thinking] == ["reasoning"]
+        assert response.usage is not None and response.usage.reasoning_tokens == 16
+
+    return payload, check
+
+
 CASE_BUILDERS: dict[ModelType, Callable[[str], tuple[dict[str, Any], Any]]] = {
     ModelType.CHAT: _chat,
     ModelType.EMBEDDINGS: _embeddings,
@@ -135,6 +149,7 @@ CASE_BUILDERS: dict[ModelType, Callable[[str], tuple[dict[str, Any], Any]]] = {
     ModelType.TEXT_TO_SPEECH: _speech,
     ModelType.SPEECH_TO_TEXT: _transcription,
     ModelType.RERANK: _rerank,
+    ModelType.RESPONSES: _responses,
 }
 
 

@@ -26,6 +26,7 @@ EXPECTED_URLS: dict[tuple[str, ModelType], str] = {
     ("openai", M.IMAGE_GENERATION): "https://api.openai.com/v1/images/generations",
     ("openai", M.TEXT_TO_SPEECH): "https://api.openai.com/v1/audio/speech",
     ("openai", M.SPEECH_TO_TEXT): "https://api.openai.com/v1/audio/transcriptions",
+    ("openai", M.RESPONSES): "https://api.openai.com/v1/responses",
     ("anthropic", M.CHAT): "https://api.anthropic.com/v1/messages",
     ("gemini", M.CHAT): "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions",
     ("gemini", M.EMBEDDINGS): "https://generativelanguage.googleapis.com/v1beta/openai/embeddings",
@@ -67,6 +68,7 @@ EXPECTED_URLS: dict[tuple[str, ModelType], str] = {
             (M.TEXT_TO_SPEECH, "/audio/speech"),
             (M.SPEECH_TO_TEXT, "/audio/transcriptions"),
             (M.RERANK, "/rerank"),
+            (M.RESPONSES, "/responses"),
         ]
     },
 }
@@ -79,6 +81,7 @@ PAYLOADS: dict[ModelType, dict[str, object]] = {
     M.TEXT_TO_SPEECH: {"model": "m", "input": "Hello", "voice": "alloy"},
     M.SPEECH_TO_TEXT: {"model": "m", "file": ("clip.wav", b"RIFF....WAVE", "audio/wav")},
     M.RERANK: {"model": "m", "query": "q", "documents": ["x", "y"], "top_n": 1},
+    M.RESPONSES: {"model": "m", "input": "Hi", "reasoning": {"effort": "low"}},
 }
 
 

@@ -207,7 +207,10 @@ def test_anthropic_message_with_tool_use_and_cache() -> None:
         ),
     )
     assert response.finish_reason == "tool_use"
-    assert response.usage == Usage(prompt_tokens=2120, completion_tokens=45, cached_tokens=2000)
+    # Cache reads and writes are part of the prompt and kept apart (they cost differently).
+    assert response.usage == Usage(
+        prompt_tokens=2120, completion_tokens=45, cached_tokens=2000, cache_write_tokens=100
+    )
     assert response.model == "claude-sonnet-4-5-20250929"
     assert response.rate_limit == {
         "anthropic-ratelimit-requests-limit": "50",

@@ -15,6 +15,7 @@ import pytest
 from callboard.providers import (
     StreamDecoder,
     StreamDelta,
+    ThinkingDelta,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -222,10 +223,11 @@ def test_openai_bad_json_is_invalid() -> None:
     assert decoder.feed("message", "   ") == []
 
 
-def test_other_choices_are_ignored() -> None:
+def test_other_choices_are_kept_apart_from_the_first() -> None:
     decoder = stream_decoder(get_provider("openai"))
     body = {"choices": [{"index": 1, "delta": {"content": "second"}, "finish_reason": None}]}
-    assert decoder.feed("message", json.dumps(body)) == []
+    assert decoder.feed("message", json.dumps(body)) == [StreamDelta(text="second", choice=1)]
+    assert decoder.text == ""  # the first choice's text
 
 
 ANTHROPIC_STREAM = (SAMPLES / "anthropic_tool_use.sse").read_text()
@@ -272,31 +274,22 @@ def test_anthropic_tool_without_input_deltas_gets_its_start_input() -> None:
     assert decoder.result().usage == Usage(prompt_tokens=3, completion_tokens=7)
 
 
-def test_anthropic_thinking_and_unknown_events_are_ignored() -> None:
+def test_anthropic_thinking_is_streamed_apart_and_unknown_events_are_ignored() -> None:
     decoder = stream_decoder(get_provider("anthropic"))
-    assert (
-        decoder.feed(
-            "content_block_start",
-            '{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}',
-        )
-        == []
-    )
-    assert (
-        decoder.feed(
-            "content_block_delta",
-            '{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}',
-        )
-        == []
-    )
-    assert (
-        decoder.feed(
-            "content_block_delta",
-            '{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQB"}}',
-        )
-        == []
-    )
+    assert decoder.feed(
+        "content_block_start",
+        '{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}',
+    ) == [StreamDelta(thinking=ThinkingDelta(index=0, kind="thinking"))]
+    assert decoder.feed(
+        "content_block_delta",
+        '{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}',
+    ) == [StreamDelta(thinking=ThinkingDelta(index=0, text="hmm"))]
+    assert decoder.feed(
+        "content_block_delta",
+        '{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQB"}}',
+    ) == [StreamDelta(thinking=ThinkingDelta(index=0, signature="EqQB"))]
     assert decoder.feed("brand_new_event", '{"type":"brand_new_event"}') == []
-    assert decoder.text == ""
+    assert decoder.text == ""  # thinking is not text
 
 
 def test_anthropic_error_event_is_raised_typed() -> None:

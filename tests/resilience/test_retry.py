@@ -39,6 +39,7 @@ from callboard.resilience import (
         ("multiplier", 0.5),
         ("jitter", "half"),
         ("max_retry_after", -1),
+        ("min_retry_after", -0.5),
     ],
 )
 def test_invalid_settings_name_the_field(field: str, value: object) -> None:
@@ -121,8 +122,17 @@ def test_x_should_retry_overrides_both_ways() -> None:
 def test_server_hint_is_used_exactly_and_an_excessive_one_gives_up() -> None:
     policy = RetryPolicy(jitter="full", max_retry_after=30.0)
     assert policy.delay_for(1, error_from_response(429, {"retry-after": "12"}, b"")) == 12.0
-    assert policy.delay_for(1, error_from_response(429, {"retry-after-ms": "0"}, b"")) == 0.0
+    assert policy.delay_for(1, error_from_response(429, {"retry-after-ms": "700"}, b"")) == 0.7
     assert policy.delay_for(1, error_from_response(429, {"retry-after": "31"}, b"")) is None
+
+
+def test_a_zero_hint_waits_the_floor_not_nothing() -> None:
+    # retry-after: 0 used to retry at once; the SDKs wait about half a second.
+    policy = RetryPolicy()
+    assert policy.delay_for(1, error_from_response(429, {"retry-after": "0"}, b"")) == 0.5
+    assert policy.delay_for(1, error_from_response(503, {"retry-after-ms": "20"}, b"")) == 0.5
+    exact = RetryPolicy(min_retry_after=0.0)
+    assert exact.delay_for(1, error_from_response(429, {"retry-after-ms": "0"}, b"")) == 0.0
 
 
 def test_other_exceptions_are_never_retried() -> None:

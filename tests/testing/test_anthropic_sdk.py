@@ -8,7 +8,7 @@ import anthropic
 import httpx2
 import pytest
 
-from callboard.testing import FakeProvider, Fault
+from callboard.testing import DEFAULT_MODELS, FakeProvider, Fault
 
 from .conftest import KEY, sdk_stream
 
@@ -97,7 +97,7 @@ async def test_errors_map_to_sdk_exceptions(
         "error": {"type": "authentication_error", "message": "invalid x-api-key"},
     }
     with pytest.raises(anthropic.BadRequestError, match="invalid_request_error"):
-        await sdk.messages.create(model="claude-nope", max_tokens=5, messages=messages)
+        await sdk.messages.create(model="claude-nope", max_tokens=0, messages=messages)
     fp.script("/v1/messages", [Fault.error(529), Fault.rate_limited()])
     with pytest.raises(anthropic.APIStatusError) as overloaded:
         await sdk.messages.create(model="claude-sonnet-4-6", max_tokens=5, messages=messages)
@@ -106,3 +106,22 @@ async def test_errors_map_to_sdk_exceptions(
     with pytest.raises(anthropic.RateLimitError) as limited:
         await sdk.messages.create(model="claude-sonnet-4-6", max_tokens=5, messages=messages)
     assert limited.value.response.headers["retry-after-ms"] == "1000"
+
+
+async def test_any_model_is_served_unless_an_allow_list_is_given(
+    sdk: anthropic.AsyncAnthropic,
+) -> None:
+    messages: list[anthropic.types.MessageParam] = [{"role": "user", "content": "x"}]
+    reply = await sdk.messages.create(model="claude-x", max_tokens=5, messages=messages)
+    assert reply.model == "claude-x"
+    async with FakeProvider(models=DEFAULT_MODELS) as strict, httpx2.AsyncClient() as http:
+        client = anthropic.AsyncAnthropic(
+            api_key=KEY, base_url=strict.base_url, http_client=http, max_retries=0
+        )
+        with pytest.raises(anthropic.NotFoundError) as missing:
+            await client.messages.create(model="claude-x", max_tokens=5, messages=messages)
+        assert missing.value.body["error"]["type"] == "not_found_error"  # pyright: ignore[reportIndexIssue, reportUnknownMemberType, reportOptionalSubscript, reportCallIssue, reportArgumentType]
+        served = await client.messages.create(
+            model="claude-haiku-4-5", max_tokens=5, messages=messages
+        )
+        assert served.content[0].type == "text" and served.content[0].text.endswith(": x")

@@ -22,6 +22,7 @@ _ROUTES = [
     "/v1/images/generations",
     "/v1/audio/speech",
     "/v1/rerank",
+    "/v1/responses",
 ]
 _SCALARS = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=8)
 _VALUES = st.recursive(
@@ -50,15 +51,42 @@ _FIELDS = st.sampled_from(
         "role",
         "content",
         "top_n",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "thinking",
+        "logprobs",
+        "top_logprobs",
+        "reasoning_effort",
+        "reasoning",
+        "include",
+        "instructions",
+        "max_output_tokens",
+        "previous_response_id",
     ]
 )
 _MODELS = st.sampled_from(
     ["gpt-4o", "claude-haiku-4-5", "text-embedding-3-small", "tts-1", "rerank-v3.5", "dall-e-3"]
 )
 _BODIES = st.dictionaries(_FIELDS, _VALUES | _MODELS, max_size=6)
+_BLOCKS = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(
+            ["text", "thinking", "redacted_thinking", "tool_use", "tool_result"]
+        ),
+        "text": _VALUES,
+        "thinking": _VALUES,
+        "signature": _VALUES,
+        "data": _VALUES,
+        "cache_control": _VALUES | st.just({"type": "ephemeral"}),
+    }
+)
 _MESSAGE_LISTS = st.lists(
     st.fixed_dictionaries(
-        {"role": st.sampled_from(["user", "assistant", "x"]), "content": _VALUES}
+        {
+            "role": st.sampled_from(["user", "assistant", "tool", "x"]),
+            "content": _VALUES | st.lists(_BLOCKS, max_size=2),
+        }
     ),
     max_size=3,
 )

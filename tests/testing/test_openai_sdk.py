@@ -110,10 +110,15 @@ async def test_errors_map_to_sdk_exceptions(fp: FakeProvider, sdk: openai.AsyncO
     ]
     with pytest.raises(openai.NotFoundError):
         await sdk.models.list()  # an unknown route: 404 in OpenAI's shape
-    with pytest.raises(openai.BadRequestError) as bad:
-        await sdk.chat.completions.create(model="no-such-model", messages=messages)
-    assert bad.value.code == "model_not_found"
-    assert bad.value.param == "model"
+    assert (await sdk.chat.completions.create(model="no-such-model", messages=messages)).model
+    async with FakeProvider(models=["gpt-4o"]) as strict, httpx2.AsyncClient() as http:
+        client = openai.AsyncOpenAI(
+            api_key=KEY, base_url=f"{strict.base_url}/v1", http_client=http, max_retries=0
+        )
+        with pytest.raises(openai.NotFoundError) as missing:
+            await client.chat.completions.create(model="no-such-model", messages=messages)
+    assert missing.value.code == "model_not_found"
+    assert missing.value.param == "model"
     wrong = sdk.with_options(api_key="wrong")
     with pytest.raises(openai.AuthenticationError) as auth:
         await wrong.chat.completions.create(model="gpt-4o", messages=messages)

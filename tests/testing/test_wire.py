@@ -54,8 +54,10 @@ async def test_bad_input_gets_400_in_each_shape(fp: FakeProvider) -> None:
         (
             "/v1/messages",
             ANTHROPIC_AUTH,
-            json.dumps({**message(), "model": "gpt-4o-x"}).encode(),
-            "gpt-4o-x",
+            json.dumps(
+                {**message(), "thinking": {"type": "enabled", "budget_tokens": 10}}
+            ).encode(),
+            "budget_tokens",
         ),
         ("/v1/embeddings", OPENAI_AUTH, b'{"model": "text-embedding-3-small"}', "input"),
         (

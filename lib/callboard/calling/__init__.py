@@ -26,6 +26,7 @@ from ._events import CallingQueued as CallingQueued
 from ._events import CallingStarted as CallingStarted
 from ._events import CallingTimedOut as CallingTimedOut
 from ._events import ExecutorPaused as ExecutorPaused
+from ._events import response_cost as response_cost
 
 __all__ = [
     "Backend",
@@ -51,4 +52,5 @@ __all__ = [
     "ServicesError",
     "TokenEstimator",
     "estimate_tokens",
+    "response_cost",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from callboard.actors import LifecycleEvent
+from callboard.providers import NormalizedResponse
 
 __all__ = [
     "CallingAborted",
@@ -16,6 +17,7 @@ __all__ = [
     "CallingStarted",
     "CallingTimedOut",
     "ExecutorPaused",
+    "response_cost",
 ]
 
 
@@ -44,10 +46,22 @@ class CallingStarted(CallingEvent):
 
 @attrs.frozen(kw_only=True)
 class CallingCompleted(CallingEvent):
-    """The backend returned; ``actual_tokens`` is the reported usage, if any."""
+    """The backend returned; ``actual_tokens`` is the reported usage, if any, and
+    ``cost_usd`` what the call cost in US dollars at ``callboard.PRICES`` (``None`` when
+    the response is not priced: an unknown model, no usage, or not a provider's answer)."""
 
     duration: float
     actual_tokens: int | None
+    cost_usd: float | None = None
+
+
+def response_cost(response: object) -> float | None:
+    """The ``cost_usd`` of a [`CallingCompleted`][callboard.CallingCompleted] for
+    ``response``: its price in dollars when it is a priced provider answer."""
+    if not isinstance(response, NormalizedResponse):
+        return None
+    cost = response.cost
+    return None if cost is None else cost.total
 
 
 @attrs.frozen(kw_only=True)

@@ -14,12 +14,14 @@ from typing import Any
 
 import trio
 
-from ._arguments import fraction, positive_int, seconds
-from ._bench_run import BenchConfig, run_bench
+from ._arguments import fraction, non_negative_int, positive_int, seconds
+from ._bench_run import BenchConfig, BenchResult, run_bench
 from ._errors import CliError
 from ._models import Target, resolve_target
+from ._plot import check_plot_path, write_plot
+from ._prices import add_prices_argument, prices_from
 from ._progress import ProgressDisplay
-from ._stats import BenchReport
+from ._report import BenchReport
 from ._table import print_report
 
 __all__ = ["DEFAULT_CALLINGS", "add_parser", "run"]
@@ -76,7 +78,9 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:  # pyright: i
     parser.add_argument(
         "--max-tokens", type=positive_int, default=16, help="max_tokens per call (default 16)"
     )
-    parser.add_argument("--retries", type=int, default=3, help="retries per call (default 3)")
+    parser.add_argument(
+        "--retries", type=non_negative_int, default=3, help="retries per call (default 3)"
+    )
     parser.add_argument("--provider", help="a real provider (openai, anthropic, ...)")
     parser.add_argument(
         "--model", help="model name (default gpt-4o-mini; claude-haiku-4-5 for anthropic)"
@@ -96,6 +100,12 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:  # pyright: i
         "(1 = per second, as providers may; default 60)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON, no bar")
+    add_prices_argument(parser)
+    parser.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="write a chart of throughput, latency and rate over time (.png or .html)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -109,8 +119,6 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
         raise CliError(
             "--base-url needs --provider (the fake provider picks its own URL)", exit_code=2
         )
-    if args.retries < 0:
-        raise CliError(f"--retries must be >= 0, got {args.retries}", exit_code=2)
     if not 0 < args.window <= 60:
         raise CliError(f"--window must be in (0, 60] seconds, got {args.window:g}", exit_code=2)
     default = DEFAULT_CALLINGS if args.provider is None else DEFAULT_REAL_CALLINGS
@@ -149,7 +157,14 @@ def run(args: argparse.Namespace) -> int:
         target = None
         if config.provider is not None:  # check the provider and key before any output
             target = resolve_target(config.provider, model=config.model, base_url=config.base_url)
-        report = _execute(config, target, as_json=args.json)
+        if args.plot is not None:
+            check_plot_path(args.plot)  # before the run, not after 20 seconds of it
+        with prices_from(args.prices):
+            result = _execute(config, target, as_json=args.json)
+        report = result.report
+        if args.plot is not None:
+            write_plot(args.plot, result.series, title=_plot_title(report))
+            print(f"callboard bench: wrote {args.plot}", file=sys.stderr)
     except CliError as error:
         print(f"callboard bench: error: {error.message}", file=sys.stderr)
         return error.exit_code
@@ -169,12 +184,31 @@ def run(args: argparse.Namespace) -> int:
     if report.interrupted:
         return INTERRUPTED
     if report.completed == 0 and report.failed:
-        print(f"callboard bench: error: no call succeeded: {report.first_error}", file=sys.stderr)
+        print(f"callboard bench: error: no call succeeded: {_why(report)}", file=sys.stderr)
         return 1
     return 0
 
 
-def _execute(config: BenchConfig, target: Target | None, *, as_json: bool) -> BenchReport:
+def _why(report: BenchReport) -> str:
+    """The first real error, and whether a circuit then made the other calls fail fast."""
+    why = report.first_error or "no error was reported"
+    if report.circuits_opened:
+        first = report.circuits_opened[0]
+        why += (
+            f"; then the circuit of {first.endpoint} opened after {first.failures} "
+            "failures in a row and the other calls failed fast"
+        )
+    return why
+
+
+def _plot_title(report: BenchReport) -> str:
+    return (
+        f"callboard bench: {report.completed:,} of {report.requested:,} calls, "
+        f"{report.models} x {report.provider}/{report.model}, concurrency {report.concurrency}"
+    )
+
+
+def _execute(config: BenchConfig, target: Target | None, *, as_json: bool) -> BenchResult:
     def started() -> None:
         print(_started_line(config), file=sys.stderr, flush=True)
 

@@ -1,11 +1,12 @@
 """One bench run: K supervised models, N Callings at concurrency C, events folded live.
 
-The models run under one :class:`~callboard.ServiceRegistry` (one supervisor),
-on the embedded :class:`~callboard.testing.FakeProvider` started in the same Trio run or
-on a real provider. The bench subscribes to every model's Broadcast and folds the events
-into :class:`BenchStats`; the progress display reads those counters at a fixed rate and
-never touches an actor. Ctrl-C (SIGINT) cancels the calls still running and the run
-still returns the report of what finished.
+The models run under one [`ServiceRegistry`][callboard.ServiceRegistry] (one
+supervisor), on the embedded [`FakeProvider`][callboard.testing.FakeProvider] started in
+the same Trio run or on a real provider. The bench subscribes to every model's Broadcast;
+its [`Ticker`][callboard.cli._ticker.Ticker] folds the events into
+[`BenchStats`][callboard.cli._stats.BenchStats], samples the counters and redraws the
+display at a fixed rate, and never touches an actor. Ctrl-C (SIGINT) cancels the calls
+still running and the run still returns the report of what finished.
 """
 
 from __future__ import annotations
@@ -13,29 +14,31 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import attrs
 import trio
 
-from callboard.actors import Lagged, LifecycleEvent, Subscription
 from callboard.errors import CallboardError
 from callboard.imodel import iModel
 from callboard.limits import AdmissionPolicy
+from callboard.providers import PRICES
 from callboard.registry import ServiceRegistry
 from callboard.resilience import RetryPolicy
 from callboard.testing import Enforcement, FakeProvider, Fault, Latency, RouteFaults
 
 from ._models import Target, build_models, resolve_target
-from ._stats import BenchProgress, BenchReport, BenchStats, limit_share
+from ._report import BenchReport, limit_share
+from ._stats import BenchStats
+from ._ticker import Ticker
+from ._timeline import BenchProgress, Series, Timeline
 
-__all__ = ["BenchConfig", "run_bench"]
+__all__ = ["BenchConfig", "BenchResult", "run_bench"]
 
 FAKE_KEY = "bench-key"
-_EVENT_BUFFER = 1 << 16
-_REFRESH = 0.1  # seconds between display refreshes
+_EVENT_BUFFER = 1 << 16  # events a subscription holds between two ticks, at most
 
 
 @attrs.frozen(kw_only=True)
@@ -74,9 +77,18 @@ class BenchConfig:
         return AdmissionPolicy(pacing=pacing)
 
 
+@attrs.frozen
+class BenchResult:
+    """A finished run: its report, and its figures over time (for ``--plot``)."""
+
+    report: BenchReport
+    series: Series
+
+
 @attrs.define
 class _Run:
     stats: BenchStats
+    timeline: Timeline
     interrupted: bool = False
     first_error: str | None = None
     ended: float | None = None
@@ -113,33 +125,17 @@ async def _drive(config: BenchConfig, models: list[iModel], run: _Run) -> None:
             nursery.start_soon(worker)
 
 
-def _drain(subscription: Subscription[LifecycleEvent], stats: BenchStats) -> None:
-    """Fold what a subscription still holds, without waiting."""
-    while True:
-        try:
-            stats.observe(subscription.receive_nowait())
-        except Lagged as lag:
-            stats.events_missed += lag.missed
-        except (trio.WouldBlock, trio.EndOfChannel):
-            return
+def effective_rate(models: Sequence[iModel]) -> Callable[[], float | None]:
+    """What the models' admission allows now, in calls per second, or ``None``.
 
-
-async def _read(subscription: Subscription[LifecycleEvent], stats: BenchStats) -> None:
-    while True:
-        try:
-            event = await subscription.receive()
-        except Lagged as lag:
-            stats.events_missed += lag.missed
-            continue
-        except trio.EndOfChannel:
-            return
-        stats.observe(event)
-
-
-async def _show(stats: BenchStats, display: Callable[[BenchProgress], None]) -> None:
-    while True:
-        display(stats.progress(trio.current_time()))
-        await trio.sleep(_REFRESH)
+    The hook for the adaptive admission's effective rate (the rate it lets through after
+    learning the provider's real limit): return a reader of the shared Executor's
+    admission snapshot here, and the ticker samples it into the timeline, where
+    ``--plot`` draws it beside the admitted rate. Until the Executor reports one, the
+    chart shows the admitted rate and the configured limit only.
+    """
+    del models  # read the shared Executor's snapshot once it has one
+    return lambda: None
 
 
 async def _watch_interrupt(
@@ -178,14 +174,15 @@ async def run_bench(
     display: Callable[[BenchProgress], None] | None = None,
     on_started: Callable[[], None] | None = None,
     handle_sigint: bool = True,
-) -> BenchReport:
+) -> BenchResult:
     """Run the bench and return its report (also after Ctrl-C, marked interrupted).
 
     Args:
         config: what to run.
         target: the resolved real provider (``resolve_target``) when
             ``config.provider`` is set; resolved here when not given.
-        display: called with the counters every 0.1 s while calls run.
+        display: called with the counters every tick (0.1 s) while calls run, and once
+            more at the end.
         on_started: called once the models run and the first calls are about to go.
         handle_sigint: catch Ctrl-C to stop the calls and still report (main thread
             only).
@@ -202,8 +199,8 @@ async def run_bench(
             )
         elif target is None:
             target = resolve_target(config.provider, model=config.model, base_url=config.base_url)
-        report = await _run_models(config, target, stack, fake, display, on_started, handle_sigint)
-    return report
+        result = await _run_models(config, target, stack, fake, display, on_started, handle_sigint)
+    return result
 
 
 async def _run_models(
@@ -214,7 +211,7 @@ async def _run_models(
     display: Callable[[BenchProgress], None] | None,
     on_started: Callable[[], None] | None,
     handle_sigint: bool,
-) -> BenchReport:
+) -> BenchResult:
     limits = config.client_limits or fake is None
     models = build_models(
         target,
@@ -234,25 +231,31 @@ async def _run_models(
         for model in models
     ]
     async with registry, trio.open_nursery() as nursery:
-        run = _Run(BenchStats(trio.current_time()))
+        start = trio.current_time()
+        run = _Run(BenchStats(start), Timeline(start))
+        ticker = Ticker(
+            subscriptions,
+            run.stats,
+            run.timeline,
+            display=display,
+            effective_rate=effective_rate(models),
+        )
         work = trio.CancelScope()
         if handle_sigint:
             await nursery.start(_watch_interrupt, work, run)
-        for subscription in subscriptions:
-            nursery.start_soon(_read, subscription, run.stats)
-        if display is not None:
-            nursery.start_soon(_show, run.stats, display)
+        nursery.start_soon(ticker.run)
         if on_started is not None:
             on_started()
         with work:
             await _drive(config, models, run)
         run.ended = trio.current_time()
         nursery.cancel_scope.cancel()
-    for subscription in subscriptions:
-        _drain(subscription, run.stats)
-    if display is not None:
-        display(run.stats.progress(run.ended or trio.current_time(), window=None))
-    return _report(config, target, run, fake, admission_summary(models[0]))
+    ticker.finish(run.ended)  # what the models published while they stopped, too
+    limit = None if config.rpm is None else config.rpm / 60
+    return BenchResult(
+        _report(config, target, run, fake, admission_summary(models[0])),
+        run.timeline.series(run.stats, limit_per_s=limit),
+    )
 
 
 def admission_summary(model: iModel) -> dict[str, Any]:
@@ -318,7 +321,7 @@ def _report(
         stream=config.stream,
         requested=config.callings,
         completed=stats.done,
-        failed=stats.failed - stats.cancelled,
+        failed=stats.failed,
         cancelled=stats.cancelled,
         interrupted=run.interrupted,
         elapsed_s=round(elapsed, 4),
@@ -332,7 +335,13 @@ def _report(
         requests_share=limit_share(config.rpm, stats.done, elapsed),
         tokens_share=limit_share(config.tpm, stats.tokens, elapsed),
         events_missed=stats.events_missed,
-        first_error=run.first_error,
+        first_error=stats.errors.first_cause or run.first_error,
+        failed_by=dict(stats.errors.failed.most_common()),
+        retried_after=dict(stats.errors.retried.most_common()),
+        circuits_opened=list(stats.errors.circuits),
+        cost_usd=round(stats.cost_usd, 6) if stats.priced else None,
+        unpriced=stats.unpriced,
+        prices_as_of=None if PRICES.as_of is None else PRICES.as_of.isoformat(),
         server=server,
         admission=admission,
     )

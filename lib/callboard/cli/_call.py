@@ -16,9 +16,11 @@ from callboard.errors import CallboardError
 from callboard.providers import NormalizedResponse, Usage
 from callboard.resilience import RetryPolicy
 
-from ._arguments import positive_int
+from ._arguments import non_negative_int, positive_int, positive_seconds
+from ._dollars import dollars
 from ._errors import CliError
 from ._models import build_models, resolve_target
+from ._prices import add_prices_argument, prices_from
 
 __all__ = ["add_parser", "run"]
 
@@ -42,8 +44,11 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:  # pyright: i
     parser.add_argument("--system", help="a system prompt")
     parser.add_argument("--max-tokens", type=positive_int, help="cap on the reply's tokens")
     parser.add_argument("--stream", action="store_true", help="print the reply as it streams")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
-    parser.add_argument("--retries", type=int, default=2, help="retries (default 2)")
+    add_prices_argument(parser)
+    parser.add_argument(
+        "--timeout", type=positive_seconds, default=60.0, help="seconds per attempt (default 60)"
+    )
+    parser.add_argument("--retries", type=non_negative_int, default=2, help="retries (default 2)")
     parser.set_defaults(handler=run)
 
 
@@ -58,19 +63,25 @@ def _payload(args: argparse.Namespace) -> dict[str, Any]:
     return payload
 
 
-def _usage_line(usage: Usage | None) -> str:
+def _usage_line(response: NormalizedResponse, model: str) -> str:
+    usage: Usage | None = response.usage
     if usage is None:
         return "usage: not reported"
     cached = f", {usage.cached_tokens} cached" if usage.cached_tokens else ""
-    return (
+    line = (
         f"usage: {usage.prompt_tokens} prompt + {usage.completion_tokens} completion = "
         f"{usage.total_tokens} tokens{cached}"
     )
+    cost = response.cost
+    name = response.model or model
+    if cost is None:
+        return f"{line}; cost unknown: no price for {name!r} in callboard.PRICES"
+    return f"{line}; cost {dollars(cost.total)} at the list price of {name}"
 
 
-async def _call(args: argparse.Namespace) -> Usage | None:
+async def _call(args: argparse.Namespace) -> str:
     target = resolve_target(args.provider, model=args.model, base_url=args.base_url)
-    retry = RetryPolicy(max_retries=max(0, args.retries), base_delay=0.25, max_delay=4.0)
+    retry = RetryPolicy(max_retries=args.retries, base_delay=0.25, max_delay=4.0)
     (model,) = build_models(target, count=1, retry=retry, timeout=args.timeout)
     payload = _payload(args)
     async with model:
@@ -78,14 +89,14 @@ async def _call(args: argparse.Namespace) -> Usage | None:
             calling = await model.invoke(**payload)
             response: NormalizedResponse = calling.response
             print(response.text, flush=True)
-            return response.usage
+            return _usage_line(response, target.model)
         channel = await model.invoke_stream_with_channel(**payload)
         async for delta in channel:
             if delta.text:
                 print(delta.text, end="", flush=True)
         print(flush=True)
         final: NormalizedResponse = channel.calling.response
-        return final.usage
+        return _usage_line(final, target.model)
 
 
 def _leaves(group: BaseExceptionGroup[CallboardError]) -> list[CallboardError]:
@@ -105,11 +116,9 @@ def _first_line(error: BaseException) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Make the call; returns the exit code."""
-    if args.retries < 0 or not args.timeout > 0:
-        print("callboard call: error: --retries must be >= 0 and --timeout > 0", file=sys.stderr)
-        return 2
     try:
-        usage = trio.run(_call, args)
+        with prices_from(args.prices):
+            usage = trio.run(_call, args)
     except CliError as error:
         print(f"callboard call: error: {error.message}", file=sys.stderr)
         return error.exit_code
@@ -126,5 +135,5 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("callboard call: interrupted", file=sys.stderr)
         return 130
-    print(_usage_line(usage), file=sys.stderr)
+    print(usage, file=sys.stderr)
     return 0

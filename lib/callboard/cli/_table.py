@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+from ._error_tally import ErrorTally
+from ._report import BenchReport, LimitShare
 from ._rich import require_rich
-from ._stats import BenchReport, LimitShare
 
 __all__ = ["print_report", "report_rows"]
 
@@ -36,13 +38,49 @@ def _admission(limit: dict[str, Any]) -> str:
     )
 
 
+def _cost(report: BenchReport) -> str:
+    if report.cost_usd is None:
+        if report.completed == 0:
+            return "-"
+        return f"not priced: {report.model} has no price in callboard.PRICES"
+    cost = f"${report.cost_usd:,.4f} at list prices"
+    if report.prices_as_of:
+        cost += f" of {report.prices_as_of}"
+    if report.unpriced:
+        cost += f" ({report.unpriced:,} calls not priced)"
+    return cost
+
+
+def _error_rows(report: BenchReport) -> list[tuple[str, str]]:
+    """Why calls failed: the top error kinds, the first cause, the circuits that opened."""
+    rows: list[tuple[str, str]] = []
+    if report.failed_by:
+        rows.append(("failed with", ErrorTally.top(Counter(report.failed_by))))
+    if report.retried_after:
+        rows.append(("retried after", ErrorTally.top(Counter(report.retried_after))))
+    if report.first_error and (report.failed_by or report.retried_after):
+        rows.append(("first error", report.first_error))
+    if report.circuits_opened:
+        first = report.circuits_opened[0]
+        opened = f"{first.endpoint} after {first.failures} failures in a row"
+        if first.cause == report.first_error:
+            opened += ", the first error above"
+        elif first.cause:
+            opened += f", the last: {first.cause}"
+        if len(report.circuits_opened) > 1:
+            opened += f" (opened {len(report.circuits_opened)} times in all)"
+        rows.append(("circuit opened", opened))
+    return rows
+
+
 def report_rows(report: BenchReport) -> list[tuple[str, str]]:
     """The table as (figure, value) pairs, in display order."""
     latency, wait = report.latency_ms, report.queue_wait_ms
+    cancelled = f", {report.cancelled:,} cancelled" if report.cancelled else ""
     rows = [
         (
             "callings",
-            f"{report.completed:,} completed, {report.failed:,} failed"
+            f"{report.completed:,} completed, {report.failed:,} failed{cancelled}"
             f" of {report.requested:,}" + (" (interrupted)" if report.interrupted else ""),
         ),
         ("elapsed", f"{report.elapsed_s:,.2f} s"),
@@ -64,7 +102,9 @@ def report_rows(report: BenchReport) -> list[tuple[str, str]]:
     rows += [
         ("429s received", f"{report.rate_limited_429:,}"),
         ("retries", f"{report.retries:,}"),
+        *_error_rows(report),
         ("tokens used", f"{report.tokens_used:,}"),
+        ("cost", _cost(report)),
         ("share of request limit", _share(report.requests_share, "requests")),
         ("share of token limit", _share(report.tokens_share, "tokens")),
     ]

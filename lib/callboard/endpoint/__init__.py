@@ -17,6 +17,7 @@ from ._events import EndpointClientOpened as EndpointClientOpened
 from ._match import match_endpoint as match_endpoint
 from ._secret import Secret as Secret
 from ._transport import SSEEvent as SSEEvent
+from ._transport import Timeouts as Timeouts
 from ._transport import Transport as Transport
 from ._transport import TransportOpener as TransportOpener
 from ._transport import TransportResponse as TransportResponse
@@ -43,6 +44,7 @@ __all__ = [
     "SSEEvent",
     "SdkUnavailable",
     "Secret",
+    "Timeouts",
     "Transport",
     "TransportOpener",
     "TransportResponse",

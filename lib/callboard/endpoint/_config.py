@@ -25,6 +25,7 @@ from callboard.serialization import converter
 
 from ._errors import InvalidEndpointConfig
 from ._secret import Secret
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, Timeouts
 
 __all__ = ["AuthName", "CircuitSettings", "EndpointConfig"]
 
@@ -36,6 +37,8 @@ _METHODS = ("POST", "PUT", "PATCH", "GET")
 _CREDENTIAL_HEADERS = frozenset(
     {"authorization", "x-api-key", "api-key", "proxy-authorization", "x-goog-api-key"}
 )
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*\Z")
 
 
 def _positive_int(value: object) -> bool:
@@ -95,12 +98,18 @@ class EndpointConfig:
             ``temperature``, ...).
         timeout: seconds to connect and between bytes of an answer; ``None`` waits
             forever.
-        transport: ``"http"`` (httpx2) or ``"sdk"`` (the official SDK), or any name
-            registered with ``register_transport``.
+        timeouts: per-phase deadlines (connect, write, first byte, between chunks);
+            a phase left ``None`` takes ``timeout``.
+        transport: ``"http"`` (HTTP/1.1 on h11 and trio sockets, the default),
+            ``"httpx"`` (httpx2: HTTP/2, custom auth), ``"sdk"`` (the official SDK), or
+            any name registered with ``register_transport``.
         retry: the one retry layer.
         circuit: the circuit breaker's settings.
-        max_connections: the connection pool's size; ``None`` sizes it to the
-            concurrency of the Executor in front of the Endpoint (100 without one).
+        max_connections: the connection pool's cap; ``None`` sizes it to the
+            concurrency of the Executor in front of the Endpoint (no cap without one:
+            what is in flight is then up to the rate limits).
+        max_response_bytes: the largest response body accepted, after decompression
+            (a bigger one, or a compression bomb, fails as ``InvalidResponse``).
 
     Raises:
         InvalidEndpointConfig: one or more fields are invalid; ``problems`` has them all.
@@ -128,6 +137,8 @@ class EndpointConfig:
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     circuit: CircuitSettings = attrs.field(factory=CircuitSettings)
     max_connections: int | None = None
+    timeouts: Timeouts = attrs.field(factory=Timeouts)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __attrs_post_init__(self) -> None:
         problems = _problems(self)
@@ -211,6 +222,10 @@ def _problems(config: EndpointConfig) -> dict[str, str]:
     _check_circuit(config.circuit, problems)
     if config.max_connections is not None and not _positive_int(config.max_connections):
         problems["max_connections"] = "must be an int >= 1, or None (sized to the executor)"
+    if not isinstance(config.timeouts, Timeouts):  # pyright: ignore[reportUnnecessaryIsInstance]
+        problems["timeouts"] = "must be a Timeouts (connect=, write=, first_byte=, ...)"
+    if not _positive_int(config.max_response_bytes):
+        problems["max_response_bytes"] = "must be an int >= 1 (bytes)"
     return problems
 
 
@@ -253,6 +268,15 @@ def _check_headers(headers: Mapping[str, str], problems: dict[str, str]) -> None
         if header.lower() in _CREDENTIAL_HEADERS:
             problems["headers"] = (
                 f"header {header!r} carries a credential; give the key as api_key instead"
+            )
+            return
+        if not _HEADER_NAME.match(header):
+            problems["headers"] = f"header name {header!r} is not an HTTP token"
+            return
+        if not _HEADER_VALUE.match(value):
+            problems["headers"] = (
+                f"header {header!r} has a line break, a control character or a character "
+                "outside latin-1 in its value"
             )
             return
 
@@ -301,6 +325,8 @@ def _unstructure(config: EndpointConfig) -> dict[str, Any]:
         "retry": converter.unstructure(config.retry),
         "circuit": converter.unstructure(config.circuit),
         "max_connections": config.max_connections,
+        "timeouts": converter.unstructure(config.timeouts),
+        "max_response_bytes": config.max_response_bytes,
     }
 
 
@@ -323,6 +349,8 @@ class _EndpointData:
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     circuit: CircuitSettings = attrs.field(factory=CircuitSettings)
     max_connections: int | None = None
+    timeouts: Timeouts = attrs.field(factory=Timeouts)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
 
 def _structure(data: Any, _type: Any) -> EndpointConfig:

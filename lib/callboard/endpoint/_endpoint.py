@@ -12,8 +12,9 @@ goes out on the new client). A Calling is therefore never lost and never finishe
 twice: its outcome is still decided once, by the Executor, from what ``execute``
 returns or raises.
 
-An Endpoint that is not running (an iModel used inline) still works: each call opens a
-short-lived client of its own, which is correct but pays a connection per call.
+An Endpoint that is not running (an iModel used inline) still works: its calls share
+one transport per trio run (``_inline_pool.py``), closed when the run ends or by
+:meth:`Endpoint.aclose`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from callboard.resilience import (
 from ._config import EndpointConfig
 from ._errors import EndpointRestarted
 from ._events import CallingRetrying, CircuitChanged, EndpointClientOpened
+from ._inline_pool import InlinePool
 from ._transport import Transport, TransportSettings, open_transport
 from ._wire import Wire
 
@@ -56,8 +58,6 @@ if TYPE_CHECKING:
     from callboard.providers import ProviderRequest
 
 __all__ = ["Endpoint"]
-
-_DEFAULT_CONNECTIONS = 100
 
 
 class _Crash:
@@ -140,7 +140,7 @@ class Endpoint(Actor[_Crash]):
         self.config = config
         self.spec = spec
         self.model_type = kind
-        self._key = key.reveal() if key is not None else None
+        self._key = key  # a Secret until the transport writes it: masked in every frame
         self._build_request = build_request
         if spec.auth.value != "none" and spec.api_key_required and self._key is None:
             # Now, not on the first call: a missing key is a configuration mistake.
@@ -175,6 +175,10 @@ class Endpoint(Actor[_Crash]):
         """Seconds an attempt waits for a crashed run to be restarted before failing."""
         self.stop_timeout = 30.0
         """Seconds a graceful stop lets the attempts in flight finish on its client."""
+        self._inline = InlinePool(
+            lambda: open_transport(config.transport, self._settings(self._pool_size())),
+            name=config.name,
+        )
 
     def __repr__(self) -> str:
         state = "running" if self._generation is not None else "idle"
@@ -216,9 +220,7 @@ class Endpoint(Actor[_Crash]):
 
     async def on_start(self) -> None:
         """Open a fresh client for this run."""
-        executor = self._executor
-        limit = executor.concurrency_limit if executor is not None else None
-        connections = self.config.max_connections or limit or _DEFAULT_CONNECTIONS
+        connections = self._pool_size()
         stack = contextlib.AsyncExitStack()
         transport = await stack.enter_async_context(
             open_transport(self.config.transport, self._settings(connections))
@@ -248,11 +250,12 @@ class Endpoint(Actor[_Crash]):
         """Close this run's client, after letting the attempts in flight finish on it.
 
         A graceful stop (``endpoint.ref.stop()``) waits up to :attr:`stop_timeout` for
-        the attempts using the client to finish; new attempts meanwhile go out on
-        short-lived clients of their own. After a crash, on cancellation, or when the
-        wait times out, the attempts still using the client are cancelled and fail with
-        EndpointRestarted, which is retryable: after a crash the retry waits for the
-        restarted run's client; otherwise it goes out on a short-lived client.
+        the attempts using the client to finish; new attempts meanwhile go out on the
+        inline pool (as calls of an Endpoint that is not running do). After a crash, on
+        cancellation, or when the wait times out, the attempts still using the client
+        are cancelled and fail with EndpointRestarted, which is retryable: after a crash
+        the retry waits for the restarted run's client; otherwise it goes out on the
+        inline pool.
         """
         generation = self._generation
         if generation is None:
@@ -274,15 +277,29 @@ class Endpoint(Actor[_Crash]):
             with trio.CancelScope(shield=True):
                 await self._stack.aclose()
 
-    def _settings(self, connections: int) -> TransportSettings:
-        key = self.config.resolve_api_key(self.spec.api_key_env)
+    def _pool_size(self) -> int | None:
+        # The user's cap, else the Executor's concurrency, else none: what may be in
+        # flight is the Executor's (and the rate limits') business, not the pool's.
+        executor = self._executor
+        limit = executor.concurrency_limit if executor is not None else None
+        return self.config.max_connections or limit
+
+    def _settings(self, connections: int | None) -> TransportSettings:
+        config = self.config
         return TransportSettings(
-            timeout=self.config.timeout,
+            timeout=config.timeout,
             max_connections=connections,
             base_url=self.spec.base_url,
-            api_key=key,
+            api_key=config.resolve_api_key(self.spec.api_key_env),
             provider=self.spec.name,
+            timeouts=config.timeouts,
+            max_response_bytes=config.max_response_bytes,
         )
+
+    async def aclose(self) -> None:
+        """Close the connections inline calls share in this trio run (they would be
+        closed when the run ends anyway); the next inline call opens new ones."""
+        await self._inline.aclose()
 
     def _signal(self) -> None:
         self._changed.set()
@@ -392,6 +409,9 @@ class Endpoint(Actor[_Crash]):
         if generation is None and self._crashed:
             generation = await self._wait_restart()
         if generation is None:
+            shared = await self._inline.transport()
+            if shared is not None:
+                return await self._exchange(shared, calling, request, payload, stream)
             async with open_transport(self.config.transport, self._settings(1)) as transport:
                 return await self._exchange(transport, calling, request, payload, stream)
         scope = trio.CancelScope()

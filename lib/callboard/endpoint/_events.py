@@ -34,8 +34,9 @@ class CallingRetrying(LifecycleEvent):
 
 @attrs.frozen(kw_only=True)
 class EndpointClientOpened(LifecycleEvent):
-    """The Endpoint actor (re)started with a fresh client; ``generation`` counts runs."""
+    """The Endpoint actor (re)started with a fresh client; ``generation`` counts runs;
+    ``max_connections`` is its pool's cap (``None``: no cap)."""
 
     endpoint: str
     generation: int
-    max_connections: int
+    max_connections: int | None

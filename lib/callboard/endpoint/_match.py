@@ -29,6 +29,8 @@ _CONFIG_FIELDS = frozenset(
         "retry",
         "circuit",
         "max_connections",
+        "timeouts",
+        "max_response_bytes",
     }
 )
 

@@ -34,6 +34,8 @@ restarts it with a fresh transport).
 from __future__ import annotations
 
 import importlib
+import math
+import ssl
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Protocol
@@ -48,7 +50,9 @@ if TYPE_CHECKING:  # providers import services: a runtime import would be a cycl
     from callboard.providers import ProviderRequest
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "SSEEvent",
+    "Timeouts",
     "Transport",
     "TransportOpener",
     "TransportResponse",
@@ -61,6 +65,73 @@ __all__ = [
 ]
 
 
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+"""The largest response body (after decompression) the ``http`` transport accepts."""
+
+
+def _phase(value: object) -> bool:
+    return value is None or (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Timeouts:
+    """Deadlines for each phase of one HTTP exchange, in seconds.
+
+    A phase left ``None`` takes the endpoint's ``timeout`` (which may itself be ``None``:
+    no deadline). The ``http`` transport applies every phase; the ``httpx`` one maps
+    them onto httpx2's connect / write / read timeouts (first byte and between chunks
+    are both httpx2's read timeout there, the larger of the two).
+
+    Attributes:
+        connect: to open the connection (TCP, a proxy's CONNECT, the TLS handshake).
+        write: to send the whole request.
+        first_byte: from the request sent to the response's status line and headers
+            (what a slow, non-streamed completion spends thinking).
+        between_chunks: between two pieces of the body or the event stream.
+
+    Raises:
+        ConfigError: a value that is not a positive finite number or None.
+
+    Example:
+        >>> Timeouts(connect=5, first_byte=300).resolve(60.0)
+        (5, 60.0, 300, 60.0)
+    """
+
+    connect: float | None = None
+    write: float | None = None
+    first_byte: float | None = None
+    between_chunks: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("connect", "write", "first_byte", "between_chunks"):
+            if not _phase(getattr(self, name)):
+                raise ConfigError(
+                    f"Timeouts.{name} must be a positive finite number of seconds or None "
+                    f"(the endpoint's timeout), got {getattr(self, name)!r}",
+                    field=f"timeouts.{name}",
+                )
+
+    def resolve(
+        self, timeout: float | None
+    ) -> tuple[float | None, float | None, float | None, float | None]:
+        """(connect, write, first_byte, between_chunks), ``timeout`` filling the gaps."""
+
+        def pick(value: float | None) -> float | None:
+            return timeout if value is None else value
+
+        return (
+            pick(self.connect),
+            pick(self.write),
+            pick(self.first_byte),
+            pick(self.between_chunks),
+        )
+
+
 @attrs.frozen
 class TransportSettings:
     """What a transport is opened with (the Endpoint derives it from its config).
@@ -68,20 +139,28 @@ class TransportSettings:
     Attributes:
         timeout: seconds for connecting, and between bytes of an answer; ``None`` waits
             forever (use it under ``MockClock``, where any deadline fires at once).
-        max_connections: the connection pool's size; the Endpoint sizes it to the
-            concurrency of the Executor in front of it.
+        max_connections: the connection pool's size, ``None`` for no cap; the Endpoint
+            sizes it to the concurrency of the Executor in front of it (or the user's
+            ``max_connections``).
         base_url: the provider's API root (an SDK client wants it; the HTTP transport
             uses each request's full URL).
         api_key: the resolved key, for transports whose client insists on holding it;
             requests carry it in ``auth_headers`` too.
         provider: the provider's name, for error messages.
+        timeouts: per-phase deadlines; unset phases take ``timeout``.
+        max_response_bytes: the largest body accepted, after decompression.
+        ssl_context: verifies servers; ``None`` uses the process's one context (see
+            the ``http`` transport).
     """
 
     timeout: float | None = 60.0
-    max_connections: int = 100
+    max_connections: int | None = None
     base_url: str = ""
     api_key: Secret | None = attrs.field(default=None, repr=False)
     provider: str | None = None
+    timeouts: Timeouts = attrs.field(factory=Timeouts)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False, eq=False)
 
 
 @attrs.frozen
@@ -168,7 +247,8 @@ _OPENERS: dict[str, TransportOpener] = {}
 # Built-in transports, imported on first use so an optional dependency (the anthropic
 # SDK) is only needed by those who choose it: name -> (module, opener attribute).
 _BUILTIN: dict[str, tuple[str, str]] = {
-    "http": ("callboard.endpoint._transport_httpx", "open_http_transport"),
+    "http": ("callboard.endpoint._transport_http", "open_http_transport"),
+    "httpx": ("callboard.endpoint._transport_httpx", "open_httpx_transport"),
     "sdk": ("callboard.endpoint._transport_sdk", "open_sdk_transport"),
 }
 

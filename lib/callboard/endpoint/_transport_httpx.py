@@ -1,9 +1,14 @@
-"""The ``http`` transport: one pooled ``httpx2.AsyncClient`` per Endpoint actor run.
+"""The ``httpx`` transport: one pooled ``httpx2.AsyncClient`` per Endpoint actor run.
 
-Opening an HTTPS connection costs tens of milliseconds; a client per request pays that
-every time. This transport keeps one client (and its keep-alive pool, sized to the
-Executor's concurrency) for as long as its Endpoint actor runs, and reads streams with
-httpx2's server-sent event support.
+The default ``http`` transport (h11 on trio sockets) is faster; this one is there for
+what only httpx2 does: HTTP/2, custom ``httpx2.Auth`` flows, brotli and zstd bodies, an
+https proxy. It keeps one client (and its keep-alive pool, sized as the ``http``
+transport's) for as long as its Endpoint actor runs, and reads streams with httpx2's
+server-sent event support.
+
+httpx2's frames hold the request's headers, the API key included, in their locals; a
+failure's cause chain therefore loses its frames here (its type and message stay), so
+no traceback with captured locals can show the key.
 """
 
 from __future__ import annotations
@@ -19,16 +24,34 @@ import trio
 from callboard.resilience import ConnectionFailed, InvalidResponse, ProviderError, Timeout
 from callboard.resilience import mask_secrets as _mask
 
+from ._http_pool import KEEPALIVE_EXPIRY
 from ._transport import SSEEvent, Transport, TransportResponse, TransportSettings, TransportStream
 
 if TYPE_CHECKING:
     from callboard.providers import ProviderRequest
 
-__all__ = ["HttpTransport", "open_http_transport"]
+__all__ = ["HttpxTransport", "open_httpx_transport"]
+
+
+def forget_frames(error: BaseException) -> BaseException:
+    """Drop the frames of ``error`` and of every error it was raised from (their locals
+    hold the request headers); returns ``error``."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
+    return error
 
 
 def translate(error: Exception, provider: str | None) -> ProviderError:
-    """The typed error for an httpx2 failure (no status: nothing usable arrived)."""
+    """The typed error for an httpx2 failure (no status: nothing usable arrived).
+
+    The failure's frames are dropped (:func:`forget_frames`): raise the result
+    ``from error``.
+    """
+    forget_frames(error)
     what = f"{type(error).__name__}: {_mask(str(error))}" if str(error) else type(error).__name__
     where = provider or "the provider"
     if isinstance(error, httpx2.TimeoutException):
@@ -57,6 +80,22 @@ def _headers(request: ProviderRequest) -> dict[str, str]:
     if request.content is not None and not any(name.lower() == "content-type" for name in headers):
         headers["content-type"] = "application/json"
     return headers
+
+
+def httpx_limits(settings: TransportSettings) -> httpx2.Limits:
+    """The pool limits: the same cap (or none) and keep-alive expiry as the http transport."""
+    return httpx2.Limits(
+        max_connections=settings.max_connections,
+        max_keepalive_connections=settings.max_connections,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
+
+
+def httpx_timeout(settings: TransportSettings) -> httpx2.Timeout:
+    """The per-phase timeouts as httpx2 has them (one read timeout for both reads)."""
+    connect, write, first_byte, between = settings.timeouts.resolve(settings.timeout)
+    read = None if first_byte is None or between is None else max(first_byte, between)
+    return httpx2.Timeout(connect=connect, write=write, read=read, pool=None)
 
 
 class _HttpStream:
@@ -109,8 +148,8 @@ class _HttpStream:
                 await source.__anext__()
 
 
-class HttpTransport:
-    """:class:`Transport` over one ``httpx2.AsyncClient`` (see :func:`open_http_transport`)."""
+class HttpxTransport:
+    """:class:`Transport` over one ``httpx2.AsyncClient`` (see :func:`open_httpx_transport`)."""
 
     __slots__ = ("_client", "_provider")
 
@@ -154,23 +193,23 @@ class HttpTransport:
 
 
 @asynccontextmanager
-async def open_http_transport(settings: TransportSettings) -> AsyncGenerator[Transport]:
+async def open_httpx_transport(settings: TransportSettings) -> AsyncGenerator[Transport]:
     """Open one pooled client for an Endpoint actor run and close it when the run ends.
 
     Example:
         >>> import trio
         >>> async def main():
-        ...     async with open_http_transport(TransportSettings(max_connections=8)) as t:
+        ...     async with open_httpx_transport(TransportSettings(max_connections=8)) as t:
         ...         return type(t).__name__
         >>> trio.run(main)
-        'HttpTransport'
+        'HttpxTransport'
     """
-    limits = httpx2.Limits(
-        max_connections=settings.max_connections,
-        max_keepalive_connections=settings.max_connections,
+    client = httpx2.AsyncClient(
+        limits=httpx_limits(settings),
+        timeout=httpx_timeout(settings),
+        verify=settings.ssl_context if settings.ssl_context is not None else True,
     )
-    client = httpx2.AsyncClient(limits=limits, timeout=settings.timeout)
     try:
-        yield HttpTransport(client, provider=settings.provider)
+        yield HttpxTransport(client, provider=settings.provider)
     finally:
         await client.aclose()

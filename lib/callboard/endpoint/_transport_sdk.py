@@ -32,7 +32,7 @@ from ._transport import Transport, TransportResponse, TransportSettings, Transpo
 # The SDK's raw response is an httpx2 response: read its events exactly as the http
 # transport does (including ending httpx2's nested readers when a stream is left early).
 from ._transport_httpx import _HttpStream as HttpStream  # pyright: ignore[reportPrivateUsage]
-from ._transport_httpx import translate
+from ._transport_httpx import forget_frames, httpx_limits, httpx_timeout, translate
 
 if TYPE_CHECKING:
     import anthropic
@@ -119,7 +119,7 @@ class SdkTransport:
             )
         body = dict(request.json)
         body.pop("stream", None)
-        headers: dict[str, object] = {**request.headers, **request.auth_headers}
+        headers: dict[str, object] = dict(request.all_headers())
         if not self._client_has_key and "authorization" not in request.auth_headers:
             headers["Authorization"] = self._anthropic.omit
         return {
@@ -167,12 +167,14 @@ class SdkTransport:
         try:
             yield
         except sdk.APITimeoutError as error:
+            forget_frames(error)  # the SDK's and httpx2's frames hold the headers
             raise Timeout(
                 f"{where} did not answer in time through the anthropic SDK; raise the "
                 "endpoint's timeout if the calls are legitimately slow",
                 provider=self._provider,
             ) from error
         except sdk.APIConnectionError as error:
+            forget_frames(error)
             cause = error.__cause__
             detail = f" ({type(cause).__name__}: {_mask(str(cause))})" if cause else ""
             raise ConnectionFailed(
@@ -181,6 +183,7 @@ class SdkTransport:
                 provider=self._provider,
             ) from error
         except sdk.APIResponseValidationError as error:
+            forget_frames(error)
             raise InvalidResponse(
                 f"{where} sent a response the anthropic SDK could not read",
                 status=cast(int, error.status_code),
@@ -211,11 +214,11 @@ async def open_sdk_transport(settings: TransportSettings) -> AsyncGenerator[Tran
         'SdkTransport'
     """
     sdk = _import_anthropic()
-    limits = httpx2.Limits(
-        max_connections=settings.max_connections,
-        max_keepalive_connections=settings.max_connections,
+    http = httpx2.AsyncClient(
+        limits=httpx_limits(settings),
+        timeout=httpx_timeout(settings),
+        verify=settings.ssl_context if settings.ssl_context is not None else True,
     )
-    http = httpx2.AsyncClient(limits=limits, timeout=settings.timeout)
     key = settings.api_key.reveal() if settings.api_key else None
     try:
         client = sdk.AsyncAnthropic(

@@ -24,7 +24,7 @@ from callboard.providers import NormalizedResponse, Usage, parse_response, strea
 from callboard.resilience import (
     ConnectionFailed,
     ProviderError,
-    StreamInterrupted,
+    Revealable,
     Timeout,
     error_from_response,
 )
@@ -79,7 +79,7 @@ class Wire:
     Args:
         spec: the provider.
         model_type: what kind of call the Endpoint makes.
-        secret: the key that was sent, scrubbed from error messages.
+        secret: the key that was sent (masked), scrubbed from error messages.
         observe: told about every response (the Executor's ``feedback``).
     """
 
@@ -88,7 +88,7 @@ class Wire:
         spec: ProviderSpec,
         model_type: ModelType,
         *,
-        secret: str | None,
+        secret: Revealable | None,
         observe: Feedback | None,
     ) -> None:
         self.spec = spec
@@ -172,8 +172,8 @@ class Wire:
         text received.
 
         Raises:
-            StreamInterrupted: the stream broke or ended early; ``partial_text`` has
-                the text received.
+            StreamInterrupted: the stream broke or ended early; ``partial_text`` and
+                ``partial_tool_calls`` have what was received.
             ProviderError: the typed error for the status or an error event (not
                 retryable once text was forwarded: a retry would repeat it).
         """
@@ -191,7 +191,11 @@ class Wire:
                 )
             self.feedback(answer.headers, answer.status, calling)
             decoder = self._stream_decoder(
-                self.spec, headers=answer.headers, status=answer.status, calling_id=calling.id
+                self.spec,
+                model_type=self.model_type,
+                headers=answer.headers,
+                status=answer.status,
+                calling_id=calling.id,
             )
             sink = calling.stream_sink
             forwarded = False
@@ -207,14 +211,10 @@ class Wire:
                             forwarded = True
             except (ConnectionFailed, Timeout) as error:
                 if forwarded:
-                    raise StreamInterrupted(
+                    raise decoder.interrupted(
                         f"the stream from {self.spec.name} broke after "
                         f"{len(decoder.text)} characters ({type(error).__name__}); the "
-                        "partial text is kept on this error",
-                        partial_text=decoder.text,
-                        provider=self.spec.name,
-                        calling_id=calling.id,
-                        status=answer.status,
+                        "partial text is kept on this error, and so are the tool calls"
                     ) from error
                 raise
             except ProviderError as error:

@@ -23,6 +23,7 @@ from callboard.calling import (
     CallingTimedOut,
     CallingTimeoutError,
     ExecutorPaused,
+    response_cost,
 )
 
 __all__ = ["Transitions"]
@@ -79,6 +80,7 @@ class Transitions:
                     calling_id=calling.id,
                     duration=trio.current_time() - started,
                     actual_tokens=calling.actual_tokens,
+                    cost_usd=response_cost(response),
                 )
             )
 

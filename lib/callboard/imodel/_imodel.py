@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -267,6 +267,16 @@ class iModel:
         every hook actor handle the events it holds, then the supervisor. Idempotent."""
         await self._tree.stop()
 
+    async def aclose(self) -> None:
+        """Close the connections this model's inline calls share in the current trio
+        run (they are closed when the run ends anyway; the next inline call opens new
+        ones). A started model is stopped by leaving ``async with``, not by this."""
+        close: Callable[[], Awaitable[None]] | None = getattr(self.backend, "aclose", None)
+        if close is not None:
+            await close()
+        else:
+            await trio.lowlevel.checkpoint()
+
     async def __aenter__(self) -> Self:
         await self._tree.enter(self)
         return self
@@ -385,8 +395,10 @@ class iModel:
     async def invoke_stream(
         self, calling: Calling | None = None, **arguments: Any
     ) -> AsyncGenerator[str]:
-        """Stream a call: yield its text chunks as they arrive, then raise its error if
-        it failed (with ``error.calling``, as :meth:`invoke`).
+        """Stream a call: yield its text chunks (strings) as they arrive, then raise its
+        error if it failed (with ``error.calling``, as :meth:`invoke`). With ``n`` > 1
+        only the first choice's text is yielded; the others are in the channel's deltas
+        (:meth:`invoke_stream_with_channel`) and ``calling.response.choices``.
 
         Inline (model not started) the call runs to its end before the chunks are
         yielded; start the model for chunks as they arrive.
@@ -394,7 +406,7 @@ class iModel:
         channel = await self.invoke_stream_with_channel(calling, **arguments)
         try:
             async for delta in channel:
-                if delta.text:
+                if delta.text and delta.choice == 0:
                     yield delta.text
         finally:
             channel.abandon()  # the reader left early: cancel the call, free its slot

@@ -26,6 +26,7 @@ from callboard.calling import (
     CallingTimedOut,
     CallingTimeoutError,
     TokenEstimator,
+    response_cost,
 )
 from callboard.limits import Limiter, OversizeRequest, reconcile, release, reserve
 
@@ -130,6 +131,7 @@ class InlineRunner:
                     calling_id=calling.id,
                     duration=trio.current_time() - started,
                     actual_tokens=calling.actual_tokens,
+                    cost_usd=response_cost(response),
                 )
             )
 

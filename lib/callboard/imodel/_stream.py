@@ -58,8 +58,10 @@ class StreamChannel:
 
     Iterate it (``async for delta in channel``) to drive the stream; each
     :class:`StreamDelta` is accumulated (:meth:`get_accumulated`), handed to every
-    consumer and yielded. After the last chunk, the call's error (if it failed) is
-    raised by the iteration.
+    consumer and yielded. A consumer reads the text as ``delta.text`` or, as in
+    lionpride, ``delta.content``:
+    ``channel.add_consumer(lambda chunk: print(chunk.content, end=""))``. After the
+    last chunk, the call's error (if it failed) is raised by the iteration.
 
     Consumers (:meth:`add_consumer`) get every chunk from the moment they are added, in
     order:
@@ -105,7 +107,8 @@ class StreamChannel:
         return self._chunks
 
     def get_accumulated(self) -> str:
-        """The text received so far, concatenated."""
+        """The text received so far, concatenated (the first choice's, when the request
+        asked for several)."""
         return "".join(self._text)
 
     def add_consumer(self, consumer: Consumer, *, name: str | None = None) -> None:
@@ -204,7 +207,8 @@ class StreamChannel:
 
     def _on_delta(self, delta: StreamDelta) -> None:
         self._chunks += 1
-        self._text.append(delta.text)
+        if delta.choice == 0:  # with n > 1, the others' text is theirs (delta.choice)
+            self._text.append(delta.text)
         for entry in list(self._sync):
             name, consumer = entry
             try:

@@ -116,7 +116,7 @@ class ModelStreamResponse:
             self._deltas = aiter(self.channel)  # the call starts on the first read
         while True:
             delta = await anext(self._deltas)  # StopAsyncIteration ends ours too
-            if delta.text:
+            if delta.text and delta.choice == 0:  # n > 1: the first choice's, as consume()
                 return delta.text
 
     async def consume(self) -> str:

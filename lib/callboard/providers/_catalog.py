@@ -21,6 +21,7 @@ _IMAGES = "/images/generations"
 _SPEECH = "/audio/speech"
 _TRANSCRIPTIONS = "/audio/transcriptions"
 _RERANK = "/rerank"
+_RESPONSES = "/responses"
 
 M = ModelType
 
@@ -31,6 +32,7 @@ _OPENAI_PATHS = {
     M.IMAGE_GENERATION: _IMAGES,
     M.TEXT_TO_SPEECH: _SPEECH,
     M.SPEECH_TO_TEXT: _TRANSCRIPTIONS,
+    M.RESPONSES: _RESPONSES,
 }
 
 _SPECS = (

@@ -26,7 +26,8 @@ from callboard.resilience import (
 
 from ._anthropic import anthropic_usage
 from ._body import Body
-from ._normalized import NormalizedResponse, StreamDelta, Usage
+from ._delta import StreamDelta
+from ._normalized import NormalizedResponse, Usage
 
 __all__ = ["PROVIDER", "ClaudeCodeDecoder", "ClaudeCodeFailed"]
 

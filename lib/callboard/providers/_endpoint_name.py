@@ -26,6 +26,7 @@ _ALIASES: dict[str, ModelType] = {
     "audio/speech": ModelType.TEXT_TO_SPEECH,
     "audio/transcriptions": ModelType.SPEECH_TO_TEXT,
     "rerank": ModelType.RERANK,
+    "responses": ModelType.RESPONSES,
 }
 
 

@@ -4,27 +4,31 @@ Pure functions over a :class:`ProviderSpec`: no sockets here. The Endpoint actor
 the :class:`ProviderRequest` with its HTTP client and hands the status, headers and body
 back to :func:`parse_response` (or the stream's events to a :class:`StreamDecoder`).
 
-The API key goes into ``auth_headers`` and nowhere else; that field is left out of the
+The API key goes into ``auth_headers`` and nowhere else, as :class:`Credential` values
+whose repr is masked (so no frame's locals show it); that field is left out of the
 request's repr, and extra headers that would carry credentials are refused.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from types import MappingProxyType
 
 import attrs
 
 from callboard.errors import ConfigError
-from callboard.resilience import InvalidResponse, error_from_response
+from callboard.resilience import InvalidResponse, Revealable, error_from_response
 
-from ._anthropic import AnthropicStreamDecoder, anthropic_body, parse_anthropic
-from ._body import want_map
+from ._anthropic import anthropic_body, parse_anthropic
+from ._anthropic_stream import AnthropicStreamDecoder
+from ._body import decode_json, want_map
+from ._credential import Credential
 from ._errors import MissingApiKey, PayloadError
 from ._json_body import encode_json_body
 from ._normalized import NormalizedResponse
-from ._openai import OpenAIStreamDecoder, build_multipart, openai_chat_body, parse_openai
+from ._openai import build_multipart, openai_chat_body, parse_openai, responses_body
+from ._openai_stream import OpenAIStreamDecoder
+from ._responses_stream import ResponsesStreamDecoder
 from ._spec import AuthStyle, Dialect, ModelType, ProviderSpec, RateLimitDialect
 from ._stream import StreamDecoder
 
@@ -47,7 +51,14 @@ _RATE_LIMIT_PREFIXES: dict[RateLimitDialect, tuple[str, ...]] = {
 }
 
 
+_STREAMED = frozenset({ModelType.CHAT, ModelType.RESPONSES})
+
+
 def _readonly(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
+
+
+def _readonly_auth(value: Mapping[str, Credential]) -> Mapping[str, Credential]:
     return MappingProxyType(dict(value))
 
 
@@ -64,7 +75,7 @@ class ProviderRequest:
         method: the HTTP method.
         url: the full URL.
         headers: non-secret headers (accept, version, idempotency key, extras).
-        auth_headers: the credential header(s); left out of repr.
+        auth_headers: the credential header(s), masked until revealed; left out of repr.
         json: the JSON body.
         content: ``json`` encoded as sent (compact UTF-8), computed from it.
         data: multipart form fields.
@@ -76,7 +87,7 @@ class ProviderRequest:
     method: str
     url: str
     headers: Mapping[str, str] = attrs.field(converter=_readonly)
-    auth_headers: Mapping[str, str] = attrs.field(converter=_readonly, repr=False)
+    auth_headers: Mapping[str, Credential] = attrs.field(converter=_readonly_auth, repr=False)
     json: Mapping[str, object] | None = None
     data: Mapping[str, str | list[str]] | None = None
     files: Mapping[str, tuple[str, bytes, str]] | None = attrs.field(default=None, repr=False)
@@ -90,15 +101,16 @@ class ProviderRequest:
     )
 
     def all_headers(self) -> dict[str, str]:
-        """Every header to send, credentials included (do not log this)."""
-        return {**self.headers, **self.auth_headers}
+        """Every header to send, credentials revealed (do not log this)."""
+        revealed = {name: value.reveal() for name, value in self.auth_headers.items()}
+        return {**self.headers, **revealed}
 
 
 def _encoded(request: ProviderRequest) -> bytes | None:
     return None if request.json is None else encode_json_body(request.json)
 
 
-def _auth_headers(spec: ProviderSpec, api_key: str | None) -> dict[str, str]:
+def _auth_headers(spec: ProviderSpec, api_key: str | Revealable | None) -> dict[str, Credential]:
     if spec.auth is AuthStyle.NONE:
         return {}
     if not api_key:
@@ -110,8 +122,8 @@ def _auth_headers(spec: ProviderSpec, api_key: str | None) -> dict[str, str]:
             )
         return {}
     if spec.auth is AuthStyle.X_API_KEY:
-        return {"x-api-key": api_key}
-    return {"authorization": f"Bearer {api_key}"}
+        return {"x-api-key": Credential(api_key)}
+    return {"authorization": Credential(api_key, prefix="Bearer ")}
 
 
 def build_request(
@@ -119,7 +131,7 @@ def build_request(
     model_type: ModelType | str,
     payload: Mapping[str, object],
     *,
-    api_key: str | None = None,
+    api_key: str | Revealable | None = None,
     stream: bool = False,
     idempotency_key: str | None = None,
     headers: Mapping[str, str] | None = None,
@@ -130,8 +142,9 @@ def build_request(
         spec: the provider.
         model_type: the kind of call (must be one the provider offers).
         payload: the provider-native request fields (``model``, ``messages``, ...).
-        api_key: the resolved key; sent only in the auth header.
-        stream: ask for a server-sent event stream (chat only).
+        api_key: the resolved key (a ``Secret`` keeps it out of every frame's locals);
+            sent only in the auth header.
+        stream: ask for a server-sent event stream (chat and responses only).
         idempotency_key: sent as ``Idempotency-Key`` so retries are not duplicated.
         headers: extra non-secret headers.
 
@@ -151,8 +164,10 @@ def build_request(
     """
     url = spec.url_for(model_type)
     kind = ModelType(model_type)
-    if stream and kind is not ModelType.CHAT:
-        raise PayloadError(f"streaming is supported for chat only, not {kind.value!r}")
+    if stream and kind not in _STREAMED:
+        raise PayloadError(
+            f"streaming is supported for chat and responses only, not {kind.value!r}"
+        )
     extra = dict(headers or {})
     for name in extra:
         if name.lower() in _CREDENTIAL_HEADERS:
@@ -177,6 +192,8 @@ def build_request(
         body = anthropic_body(spec, payload, stream)
     elif kind is ModelType.CHAT:
         body = openai_chat_body(spec, payload, stream)
+    elif kind is ModelType.RESPONSES:
+        body = responses_body(spec, payload, stream)
     else:
         body = {**spec.default_fields, **payload}
     return ProviderRequest("POST", url, plain, auth, json=body, stream=stream, model_type=kind)
@@ -203,7 +220,7 @@ def parse_response(
     headers: Mapping[str, str],
     body: bytes,
     calling_id: str | None = None,
-    secret: str | None = None,
+    secret: str | Revealable | None = None,
 ) -> NormalizedResponse:
     """Read a complete (non-streamed) response.
 
@@ -220,8 +237,11 @@ def parse_response(
         The normalized response (``raw`` is the decoded JSON, or the bytes of audio).
 
     Raises:
-        ProviderError: a typed error for a non-2xx status.
-        InvalidResponse: a 2xx body that is not what the model type returns.
+        ProviderError: a typed error for a non-2xx status (or a Responses API body that
+            says it failed).
+        InvalidResponse: a 2xx body that is not what the model type returns: not JSON
+            (invalid UTF-8, a number of thousands of digits, nesting too deep), or JSON
+            of the wrong shape at any level.
     """
     kind = model_type if type(model_type) is ModelType else ModelType(model_type)
     if not 200 <= status <= 299:
@@ -239,10 +259,7 @@ def parse_response(
             parsed = NormalizedResponse(text=body.decode("utf-8", "replace"), raw=body)
         else:
             decoded = _decode_json(body, content_type)
-            if spec.dialect is Dialect.ANTHROPIC:
-                parsed = parse_anthropic(decoded)
-            else:
-                parsed = parse_openai(kind, decoded)
+            parsed = _read(spec, kind, decoded)
     except InvalidResponse as error:
         raise InvalidResponse(
             f"{spec.name} returned HTTP {status} with an unreadable {kind.value} body: "
@@ -255,6 +272,16 @@ def parse_response(
     return attrs.evolve(parsed, provider=spec.name, status_code=status, rate_limit=rate_limit)
 
 
+def _read(spec: ProviderSpec, kind: ModelType, decoded: Mapping[str, object]) -> NormalizedResponse:
+    try:
+        if spec.dialect is Dialect.ANTHROPIC:
+            return parse_anthropic(decoded)
+        return parse_openai(kind, decoded)
+    except RecursionError:
+        # A value nested just shallowly enough to parse can still be too deep to walk.
+        raise InvalidResponse("the body is nested too deeply") from None
+
+
 def _content_type(headers: Mapping[str, str]) -> str:
     found = headers.get("content-type")  # transports hand over lower-cased names
     if found is None:
@@ -264,7 +291,7 @@ def _content_type(headers: Mapping[str, str]) -> str:
 
 def _decode_json(body: bytes, content_type: str) -> Mapping[str, object]:
     try:
-        decoded: object = json.loads(body)
+        decoded = decode_json(body)
     except ValueError:
         head = body[:200].lstrip().lower()
         if "html" in content_type or head.startswith((b"<!doctype html", b"<html")):
@@ -278,14 +305,17 @@ def _decode_json(body: bytes, content_type: str) -> Mapping[str, object]:
 def stream_decoder(
     spec: ProviderSpec,
     *,
+    model_type: ModelType | str = ModelType.CHAT,
     headers: Mapping[str, str] | None = None,
     status: int = 200,
     calling_id: str | None = None,
 ) -> StreamDecoder:
-    """A fresh decoder for one streamed chat response from ``spec``'s provider.
+    """A fresh decoder for one streamed response from ``spec``'s provider.
 
     Args:
         spec: the provider streaming.
+        model_type: what was asked for: ``chat`` (chat completions, or Anthropic's
+            Messages) or ``responses`` (OpenAI's Responses API).
         headers: the stream response's headers (for the final rate-limit state).
         status: the stream response's status.
         calling_id: carried on errors.
@@ -301,10 +331,11 @@ def stream_decoder(
         'Hi'
     """
     rate_limit = rate_limit_state(spec, headers or {})
+    decoder: type[StreamDecoder] = OpenAIStreamDecoder
     if spec.dialect is Dialect.ANTHROPIC:
-        return AnthropicStreamDecoder(
-            provider=spec.name, calling_id=calling_id, status_code=status, rate_limit=rate_limit
-        )
-    return OpenAIStreamDecoder(
+        decoder = AnthropicStreamDecoder
+    elif ModelType(model_type) is ModelType.RESPONSES:
+        decoder = ResponsesStreamDecoder
+    return decoder(
         provider=spec.name, calling_id=calling_id, status_code=status, rate_limit=rate_limit
     )

@@ -19,7 +19,11 @@ __all__ = ["AuthStyle", "Dialect", "ModelType", "ProviderSpec", "RateLimitDialec
 
 
 class ModelType(enum.StrEnum):
-    """The kinds of model call callboard knows how to make."""
+    """The kinds of model call callboard knows how to make.
+
+    ``RESPONSES`` is OpenAI's Responses API (``POST /v1/responses``), its recommended
+    interface for new work; ``CHAT`` is chat completions (or Anthropic's Messages).
+    """
 
     CHAT = "chat"
     EMBEDDINGS = "embeddings"
@@ -28,6 +32,7 @@ class ModelType(enum.StrEnum):
     TEXT_TO_SPEECH = "text_to_speech"
     SPEECH_TO_TEXT = "speech_to_text"
     RERANK = "rerank"
+    RESPONSES = "responses"
 
 
 class AuthStyle(enum.StrEnum):

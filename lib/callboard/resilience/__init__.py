@@ -11,6 +11,7 @@ from ._circuit import CircuitPermit as CircuitPermit
 from ._circuit import CircuitState as CircuitState
 from ._circuit import CircuitTransition as CircuitTransition
 from ._circuit import default_counts_as_failure as default_counts_as_failure
+from ._classify import Revealable as Revealable
 from ._classify import error_from_response as error_from_response
 from ._classify import error_from_type as error_from_type
 from ._classify import mask_secrets as mask_secrets
@@ -54,6 +55,7 @@ __all__ = [
     "RetryBudget",
     "RetryPolicy",
     "RetryScheduled",
+    "Revealable",
     "ServerError",
     "StreamInterrupted",
     "Timeout",

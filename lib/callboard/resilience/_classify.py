@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from typing import Protocol
 
 from callboard.limits import parse_retry_after
 
@@ -29,7 +30,13 @@ from ._errors import (
     Timeout,
 )
 
-__all__ = ["error_from_response", "error_from_type", "mask_secrets", "parse_retry_after"]
+__all__ = [
+    "Revealable",
+    "error_from_response",
+    "error_from_type",
+    "mask_secrets",
+    "parse_retry_after",
+]
 # parse_retry_after lives in callboard.limits with the other header parsers; it is
 # re-exported here because deciding when to retry is this layer's business too.
 
@@ -89,7 +96,19 @@ _SECRET_PATTERNS = re.compile(
 )
 
 
-def mask_secrets(text: str, *, secret: str | None = None) -> str:
+class Revealable(Protocol):
+    """A secret held masked (``callboard.Secret``): its text only through :meth:`reveal`.
+
+    Passing the key around as one of these instead of a ``str`` keeps it out of every
+    repr, and so out of a traceback's captured locals.
+    """
+
+    def reveal(self) -> str:
+        """The secret text."""
+        ...
+
+
+def mask_secrets(text: str, *, secret: str | Revealable | None = None) -> str:
     """Replace anything in ``text`` that looks like an API key with ``***``.
 
     Providers echo (partly masked) keys back in their error messages; those messages end up
@@ -104,7 +123,9 @@ def mask_secrets(text: str, *, secret: str | None = None) -> str:
         'Incorrect API key provided: ***.'
     """
     if secret:
-        text = text.replace(secret, "***")
+        # Revealed inside the call, never into a local: a frame of this function in a
+        # traceback shows only the masked object.
+        text = text.replace(secret if isinstance(secret, str) else secret.reveal(), "***")
     return _SECRET_PATTERNS.sub("***", text)
 
 
@@ -165,7 +186,7 @@ def error_from_response(
     *,
     provider: str | None = None,
     calling_id: str | None = None,
-    secret: str | None = None,
+    secret: str | Revealable | None = None,
     now: float | None = None,
 ) -> ProviderError:
     """Build the typed error for a failed HTTP response.
@@ -217,7 +238,7 @@ def error_from_type(
     *,
     provider: str | None = None,
     calling_id: str | None = None,
-    secret: str | None = None,
+    secret: str | Revealable | None = None,
 ) -> ProviderError:
     """Build the typed error for an error reported inside a stream (no HTTP status).
 
@@ -239,7 +260,7 @@ def _format(
     what: str,
     error_type: str | None,
     message: str,
-    secret: str | None,
+    secret: str | Revealable | None,
 ) -> str:
     clean = mask_secrets(message, secret=secret)
     if len(clean) > _MAX_MESSAGE:

@@ -9,6 +9,9 @@ with anything that looks like a key masked out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from callboard.errors import CallboardError
 
 __all__ = [
@@ -20,6 +23,7 @@ __all__ = [
     "InvalidResponse",
     "NotFound",
     "Overloaded",
+    "PartialToolCall",
     "PermissionDenied",
     "ProviderError",
     "RateLimited",
@@ -135,15 +139,36 @@ class InvalidResponse(ProviderError):
     """
 
 
+class PartialToolCall(Protocol):
+    """What :class:`StreamInterrupted` keeps of each tool call (a
+    :class:`~callboard.ToolCall`; typed by its fields here, below the providers layer)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def arguments(self) -> str: ...
+
+    @property
+    def incomplete(self) -> bool: ...
+
+
 class StreamInterrupted(ProviderError):
     """A stream ended before its final event.
 
-    ``partial_text`` keeps the text that did arrive, so the caller can show or resume it;
-    the Executor charges the tokens it consumed. Not retried: the caller already saw part
-    of the answer.
+    ``partial_text`` keeps the text that did arrive, so the caller can show or resume it,
+    and ``partial_tool_calls`` the tool calls (a call whose arguments were cut off is
+    marked ``incomplete``, with what parses in ``partial_arguments``); the Executor
+    charges the tokens it consumed. Not retried: the caller already saw part of the
+    answer.
 
     Args:
         partial_text: the text received before the stream broke.
+        partial_tool_calls: the tool calls received before it broke
+            (:class:`~callboard.ToolCall` values).
     """
 
     def __init__(
@@ -151,6 +176,7 @@ class StreamInterrupted(ProviderError):
         message: str,
         *,
         partial_text: str = "",
+        partial_tool_calls: Sequence[PartialToolCall] = (),
         status: int | None = None,
         provider: str | None = None,
         calling_id: str | None = None,
@@ -164,6 +190,7 @@ class StreamInterrupted(ProviderError):
             error_type=error_type,
         )
         self.partial_text = partial_text
+        self.partial_tool_calls: tuple[PartialToolCall, ...] = tuple(partial_tool_calls)
 
 
 class CircuitOpen(ProviderError):

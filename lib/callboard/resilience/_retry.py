@@ -148,8 +148,10 @@ class RetryPolicy:
     says otherwise, which always wins. Not retried: other 4xx, invalid responses,
     interrupted streams and an open circuit.
 
-    The wait is the server's hint when it gave one (``retry-after-ms``, ``retry-after``);
-    a hint longer than ``max_retry_after`` means give up now rather than hold the call.
+    The wait is the server's hint when it gave one (``retry-after-ms``, ``retry-after``),
+    but never less than ``min_retry_after``: ``retry-after: 0`` does not mean "hammer
+    the server" (the official SDKs wait about half a second too); a hint longer than
+    ``max_retry_after`` means give up now rather than hold the call.
     Otherwise it is exponential backoff ``base_delay * multiplier ** (attempt - 1)``
     capped at ``max_delay``, with jitter: ``"full"`` draws uniformly from [0, backoff],
     ``"equal"`` from [backoff / 2, backoff], ``"none"`` uses the backoff as is.
@@ -161,6 +163,8 @@ class RetryPolicy:
         multiplier: growth factor per retry (>= 1).
         jitter: ``"full"``, ``"equal"`` or ``"none"``.
         max_retry_after: the longest server-requested wait to honour.
+        min_retry_after: the shortest wait after a server hint (a shorter one, ``0``
+            included, is raised to it); ``0`` takes hints exactly as given.
 
     Raises:
         ConfigError: a value is out of range (the error names the field).
@@ -177,6 +181,7 @@ class RetryPolicy:
     multiplier: float = attrs.field(default=2.0, validator=_multiplier)
     jitter: Jitter = attrs.field(default="full", validator=_jitter)
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative_float)
+    min_retry_after: float = attrs.field(default=0.5, validator=_non_negative_float)
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -232,7 +237,9 @@ class RetryPolicy:
             return None
         assert isinstance(error, ProviderError)
         if error.retry_after is not None:
-            return error.retry_after if error.retry_after <= self.max_retry_after else None
+            if error.retry_after > self.max_retry_after:
+                return None
+            return max(error.retry_after, self.min_retry_after)
         return self.backoff(call_attempt, rng=rng)
 
     async def run(

@@ -1,15 +1,18 @@
 """A fake AI provider for tests: a real HTTP server on loopback.
 
-:class:`FakeProvider` speaks OpenAI's and Anthropic's wire formats (JSON, SSE streams,
-error bodies, rate-limit headers), enforces per-key rate limits the ways the real
-services document (:class:`Enforcement`: quantized windows, token charging, foreign
-traffic on the key, headers on or off), injects faults on demand and records every
-request, so client code is tested over a real socket instead of mocks. See
-``docs/testing.md``.
+:class:`FakeProvider` speaks OpenAI's (chat completions and the Responses API) and
+Anthropic's wire formats (JSON, SSE streams, error bodies, rate-limit headers), enforces
+per-key rate limits the ways the real services document (:class:`Enforcement`:
+quantized windows, token charging, foreign traffic on the key, headers on or off),
+injects faults on demand and records every request, so client code is tested over a real
+socket instead of mocks. Each documented shape (tool calls, refusals, signed thinking,
+cache usage, reasoning tokens, ``n`` choices, log probabilities) is asked for with the
+request fields the real APIs use. See ``docs/testing.md``.
 """
 
 from __future__ import annotations
 
+from ._answer import FLAG_WORD as FLAG_WORD
 from ._content import estimate_tokens as estimate_tokens
 from ._enforcement import Enforcement as Enforcement
 from ._faults import Fault as Fault
@@ -22,11 +25,16 @@ from ._provider import FakeProvider as FakeProvider
 from ._recording import FakeProviderStats as FakeProviderStats
 from ._recording import RecordedRequest as RecordedRequest
 from ._routes import DEFAULT_MODELS as DEFAULT_MODELS
+from ._thinking import REDACTED_THINKING_TRIGGER as REDACTED_THINKING_TRIGGER
+from ._thinking import REFUSAL_TRIGGER as REFUSAL_TRIGGER
 
 __all__ = [
     "DEFAULT_EPOCH",
     "DEFAULT_MAX_TOKENS",
     "DEFAULT_MODELS",
+    "FLAG_WORD",
+    "REDACTED_THINKING_TRIGGER",
+    "REFUSAL_TRIGGER",
     "Enforcement",
     "FakeProvider",
     "FakeProviderStats",

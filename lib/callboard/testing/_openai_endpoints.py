@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from ._answer import FLAG_WORD
 from ._content import embedding, embedding_base64, estimate_tokens
-from ._request import RouteContext, check_model, field, parse_json, positive_int
+from ._request import RouteContext, check_model, check_model_name, field, parse_json, positive_int
 from ._wire import BadRequest, Body, Prepared, json_bytes
 
-__all__ = ["PNG_1X1", "embeddings", "images", "moderations"]
+__all__ = ["FLAG_WORD", "PNG_1X1", "embeddings", "images", "moderations"]
 
 _DIMENSIONS = {"text-embedding-3-large": 3072, "text-embedding-3-small": 1536}
 _DEFAULT_DIMENSIONS = 1536
@@ -34,8 +35,6 @@ _CATEGORIES = (
     "violence",
     "violence/graphic",
 )
-FLAG_WORD = "FLAGME"
-"""An input containing this word is flagged for ``violence`` by the moderation route."""
 
 
 def _texts(body: dict[str, Any], name: str) -> list[str]:
@@ -89,8 +88,7 @@ def moderations(data: bytes, context: RouteContext) -> Prepared:
     """Nothing is flagged except inputs containing :data:`FLAG_WORD` (as violence)."""
     body = parse_json(data)
     model: str = field(body, "model", str, default="omni-moderation-latest")
-    if model not in context.models:
-        check_model(body, context)
+    check_model_name(model, context)
     results: list[dict[str, Any]] = []
     for text in _texts(body, "input"):
         flagged = FLAG_WORD in text
@@ -112,8 +110,7 @@ def images(data: bytes, context: RouteContext) -> Prepared:
     body = parse_json(data)
     prompt: str = field(body, "prompt", str, required=True)
     model: str = field(body, "model", str, default="dall-e-2")
-    if model not in context.models:
-        check_model(body, context)
+    check_model_name(model, context)
     n = positive_int(body, "n", 1, maximum=10) or 1
     response_format: str = field(body, "response_format", str, default="b64_json")
     encoded = base64.b64encode(PNG_1X1).decode()

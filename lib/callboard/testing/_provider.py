@@ -23,7 +23,6 @@ from ._faults import Fault, Latency, RouteFaults
 from ._http import Connection, ConnectionDone, ProtocolError
 from ._recording import FakeProviderStats, RecordedRequest, RequestLog
 from ._responder import Responder
-from ._routes import DEFAULT_MODELS
 from ._wire import error_reply
 
 __all__ = ["DEFAULT_EPOCH", "FakeProvider"]
@@ -67,9 +66,12 @@ class FakeProvider:
         latency: delay before every response (a route's :class:`RouteFaults` may
             override it).
         faults: random faults per route path, ``"*"`` for every route.
-        seed: seeds the fault and latency draws.
-        models: model names it serves (others get a 400); defaults to current
-            OpenAI, Anthropic and reranker names plus ``"fake-model"``.
+        seed: seeds the fault and latency draws, and the key that signs thinking
+            blocks (two providers with one seed accept each other's blocks).
+        models: an allow-list of the model names it serves; any other name gets the
+            404 ``not_found_error`` (OpenAI: ``model_not_found``) the real APIs send.
+            ``None`` (the default) serves any name; :data:`DEFAULT_MODELS` lists
+            current OpenAI, Anthropic and reranker names.
         host, port: where to listen (port 0 picks a free one).
         epoch: the calendar time at trio-clock start, for ``Date``, ``created`` and
             RFC 3339 resets (deterministic by default).
@@ -130,7 +132,12 @@ class FakeProvider:
         if not isinstance(latency, Latency):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ConfigError("FakeProvider latency must be a Latency", field="latency")
         self._plan = FaultPlan(faults or {}, latency, seed)
-        served = DEFAULT_MODELS if models is None else frozenset(models)
+        if isinstance(models, str):
+            raise ConfigError(
+                "FakeProvider models must be a list of model names, not one string",
+                field="models",
+            )
+        served = None if models is None else frozenset(models)
         if not 0 <= port <= 65535:
             raise ConfigError(f"FakeProvider port must be in 0..65535, got {port}", field="port")
         if epoch.tzinfo is None:
@@ -147,6 +154,7 @@ class FakeProvider:
             plan=self._plan,
             epoch=epoch,
             log=self._log,
+            signing_key=f"callboard-fake-provider/{seed}".encode(),
         )
         self._lifetime: AbstractAsyncContextManager[None] | None = None
 

@@ -3,35 +3,43 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from ._prompt_cache import PromptCache
 from ._wire import BadRequest
 
-__all__ = ["RouteContext", "check_model", "field", "parse_json"]
+if TYPE_CHECKING:
+    from ._cache import PromptCache
+
+__all__ = ["RouteContext", "check_model", "check_model_name", "field", "parse_json"]
 
 T = TypeVar("T")
 
 
 @attrs.frozen
 class RouteContext:
-    """What a route needs besides the body: known models, the time, a request number."""
+    """What a route needs besides the body: the served models (``None``: any), the time,
+    a request number, the prompt cache and the key that signs thinking blocks."""
 
-    models: frozenset[str]
+    models: frozenset[str] | None
     created: int  # Unix seconds on the provider's (trio-anchored) wall clock
     number: int  # 1 for the first request the provider received
     content_type: str = ""  # the request's Content-Type header
-    prompt_cache: PromptCache | None = None  # the key's prompt cache (Anthropic routes)
+    cache: PromptCache | None = None  # the key's prompt cache
+    now: float = 0.0  # trio time, for the cache's lifetimes
+    signing_key: bytes = b"callboard-fake-provider"
 
 
 def parse_json(data: bytes) -> dict[str, Any]:
     """The body as a JSON object, or a 400 saying why not."""
     try:
         value = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(400, f"We could not parse the JSON body of your request: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # invalid UTF-8, huge numbers, deep nesting
+        reason = str(exc)[:200] if isinstance(exc, ValueError) else "nested too deeply"
+        raise BadRequest(
+            400, f"We could not parse the JSON body of your request: {reason}"
+        ) from None
     if not isinstance(value, dict):
         raise BadRequest(400, "The request body must be a JSON object.")
     return value  # pyright: ignore[reportUnknownVariableType]
@@ -74,11 +82,17 @@ def positive_int(
 
 
 def check_model(body: dict[str, Any], context: RouteContext) -> str:
-    """The ``model`` field, which must name a model the provider serves."""
+    """The ``model`` field, which must name a served model when the provider was given
+    an allow-list (``models=``): an unknown one gets the real APIs' 404."""
     model: str = field(body, "model", str, required=True)
-    if model not in context.models:
+    return check_model_name(model, context)
+
+
+def check_model_name(model: str, context: RouteContext) -> str:
+    """``model``, or the 404 ``not_found_error`` an unknown model gets."""
+    if context.models is not None and model not in context.models:
         raise BadRequest(
-            400,
+            404,
             f"The model '{model}' does not exist or you do not have access to it.",
             param="model",
             code="model_not_found",

@@ -18,11 +18,11 @@ import trio
 
 from . import _clock
 from ._auth import authenticate
+from ._cache import PromptCache
 from ._enforcement import Enforcement
 from ._fault_plan import FaultPlan
 from ._faults import Fault, FaultKind
 from ._http import Connection, ConnectionDone, HttpRequest
-from ._prompt_cache import PromptCache
 from ._ratelimit import Admission, Cost, KeyLimits, Rejection
 from ._ratelimit_headers import rate_limit_headers, retry_headers
 from ._recording import RecordedRequest, RequestLog
@@ -50,15 +50,17 @@ class Responder:
         self,
         *,
         keys: frozenset[str],
-        models: frozenset[str],
+        models: frozenset[str] | None,
         limits: dict[str, int | None],
         enforcement: Enforcement,
         seed: int,
         plan: FaultPlan,
         epoch: datetime,
         log: RequestLog,
+        signing_key: bytes,
     ) -> None:
         self._keys = keys
+        self._signing_key = signing_key
         self._models = models
         self._per_minute = limits
         self._enforcement = enforcement
@@ -124,10 +126,15 @@ class Responder:
             created=int(wall.timestamp()),
             number=record.number,
             content_type=request.header("content-type") or "",
-            prompt_cache=self._caches.setdefault(key, PromptCache()),
+            cache=self._caches.setdefault(key, PromptCache()),
+            now=trio.current_time(),
+            signing_key=self._signing_key,
         )
         try:
-            prepared = route.handler(request.body, context)
+            try:
+                prepared = route.handler(request.body, context)
+            except RecursionError:
+                raise BadRequest(400, "The request body is nested too deeply.") from None
         except BadRequest as exc:
             body = error_reply(family, exc.status, exc.message, param=exc.param, code=exc.code)
             await self._send(connection, record, body, family, key, request_id)

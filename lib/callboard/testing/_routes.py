@@ -1,4 +1,5 @@
-"""The routes the fake provider serves, and the models it knows."""
+"""The routes the fake provider serves, and the models it knows of (served by name
+when a provider is given ``models=DEFAULT_MODELS``; by default any name is served)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ._anthropic_messages import messages
 from ._audio import speech, transcriptions
 from ._openai_chat import chat_completions
 from ._openai_endpoints import embeddings, images, moderations
+from ._openai_responses import responses
 from ._request import RouteContext
 from ._rerank import rerank
 from ._wire import Family, Prepared
@@ -30,6 +32,7 @@ ROUTES: dict[str, Route] = {
     route.path: route
     for route in (
         Route("/v1/chat/completions", "openai", chat_completions),
+        Route("/v1/responses", "openai", responses),
         Route("/v1/embeddings", "openai", embeddings),
         Route("/v1/moderations", "openai", moderations),
         Route("/v1/images/generations", "openai", images),
