@@ -47,7 +47,7 @@ from callboard.resilience import (
 )
 
 from ._config import EndpointConfig
-from ._errors import EndpointRestarted
+from ._errors import EndpointRestarted, RateRefused, Stopped
 from ._events import CallingRetrying, CircuitChanged, EndpointClientOpened
 from ._inline_pool import InlinePool
 from ._transport import Transport, TransportSettings, open_transport
@@ -271,7 +271,7 @@ class Endpoint(Actor[_Crash]):
         finally:
             self._draining = None
             if generation.cause is None:
-                generation.cause = _Stopped(self.name)
+                generation.cause = Stopped(self.name)
             for scope in generation.scopes:
                 scope.cancel()
             with trio.CancelScope(shield=True):
@@ -340,7 +340,7 @@ class Endpoint(Actor[_Crash]):
                     calling.actual_tokens = 0
                 if executor is not None and isinstance(error, RateLimited) and error.status == 429:
                     # Refused for rate: admission's business, not a retry (see below).
-                    raise _RateRefused(error) from None
+                    raise RateRefused(error) from None
                 raise
 
         def on_retry(scheduled: RetryScheduled) -> None:
@@ -368,7 +368,7 @@ class Endpoint(Actor[_Crash]):
                     return await retry.run(
                         attempt, budget=budget, before_attempt=readmit, on_retry=on_retry
                     )
-                except _RateRefused as refused:
+                except RateRefused as refused:
                     # A 429 is not the call's failure: it goes back to its place in the
                     # queue without spending its retry budget, unless waiting cannot help
                     # (then requeue raises the RateLimited error).
@@ -485,19 +485,3 @@ class Endpoint(Actor[_Crash]):
         if broadcast is not None:
             with contextlib.suppress(BroadcastClosed):
                 broadcast.publish(event)
-
-
-class _RateRefused(Exception):
-    """Carries a 429 past the retry policy (which retries only ProviderErrors) to the
-    Executor's requeue."""
-
-    def __init__(self, error: RateLimited) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
-class _Stopped(Exception):
-    """The run ended while an attempt used its client (stop or cancellation)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"endpoint {name!r} stopped")
