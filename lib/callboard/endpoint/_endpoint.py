@@ -373,7 +373,7 @@ class Endpoint(Actor[_Crash]):
                     # queue without spending its retry budget, unless waiting cannot help
                     # (then requeue raises the RateLimited error).
                     assert executor is not None
-                    await executor.requeue(calling, refused.error)
+                    await executor.requeue(calling, refused.error, min_wait=retry.min_retry_after)
                     requeued = True
         except ProviderError as error:
             if error.status is not None and error.status >= 400:

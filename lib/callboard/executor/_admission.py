@@ -341,10 +341,11 @@ class Admission:
                 tokens.accepted(calling.estimated_tokens)
                 tokens.clean()
 
-    def refused(self, calling: Calling, error: ProviderError) -> Refusal:
+    def refused(self, calling: Calling, error: ProviderError, *, min_wait: float = 0.0) -> Refusal:
         """The provider refused ``calling`` with a 429: cut the limit it hit (unless the
         call was admitted before the last cut of that limit) and say whether the call
-        may wait its turn again or fails now."""
+        may wait its turn again or fails now; after a ``retry-after`` it waits at least
+        ``min_wait``."""
         self.refusals += 1
         now = trio.current_time()
         which = limited_by(error, self.last_headers)
@@ -365,7 +366,9 @@ class Admission:
                 limiter.refused(calling)
         wait = max(0.0, self.paused_until - now)
         if asked is not None:
-            wait = max(wait, asked)
+            # "retry-after: 0" does not mean "hammer the server": this call waits the
+            # floor (the pause for everyone stays what the provider asked).
+            wait = max(wait, asked, min_wait)
         if now + wait >= calling.deadline:
             return Refusal(
                 True, wait, which, f"the wait of {wait:g} s exceeds the call's remaining time"

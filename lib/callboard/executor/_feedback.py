@@ -52,7 +52,9 @@ class ProviderFeedback:
         most ``admission_policy.max_pause``)."""
         self._admission.pause(seconds)
 
-    async def requeue(self, calling: Calling, error: ProviderError) -> None:
+    async def requeue(
+        self, calling: Calling, error: ProviderError, *, min_wait: float = 0.0
+    ) -> None:
         """The provider refused a running ``calling`` for rate (a 429): send it back to
         its place, ahead of the Callings queued after it, and return when it is admitted
         again (its concurrency slot is kept). The refusal cuts the limit it hit.
@@ -63,11 +65,17 @@ class ProviderFeedback:
         than the call's remaining time. Then ``error`` is raised, with a note saying why.
         If this raises ``Cancelled`` nothing was taken.
 
+        Args:
+            calling: the Calling the provider refused.
+            error: the 429, with the provider's ``retry_after`` when it gave one.
+            min_wait: the shortest pause a ``retry-after`` imposes (``retry-after: 0``
+                included): the Endpoint's ``RetryPolicy.min_retry_after``.
+
         Raises:
             ProviderError: ``error``, when the call must fail with it.
         """
         admission = self._admission
-        refusal = admission.refused(calling, error)
+        refusal = admission.refused(calling, error, min_wait=min_wait)
         if refusal.final:
             error.add_note(f"not retried: {refusal.why}")
             raise error
@@ -80,6 +88,9 @@ class ProviderFeedback:
                     limited_by=refusal.limited_by,
                 )
             )
+        until = trio.current_time() + refusal.wait
+        if until > admission.paused_until:
+            await trio.sleep_until(until)  # a floor beyond the pause: this call's alone
         await self._readmit(calling)
 
     async def readmit(self, calling: Calling | None = None) -> None:
