@@ -126,16 +126,21 @@ async def _drive(config: BenchConfig, models: list[iModel], run: _Run) -> None:
 
 
 def effective_rate(models: Sequence[iModel]) -> Callable[[], float | None]:
-    """What the models' admission allows now, in calls per second, or ``None``.
+    """A reader of what the models' shared admission lets through now, in requests per
+    second (``None``: no request limit, or not paced).
 
-    The hook for the adaptive admission's effective rate (the rate it lets through after
-    learning the provider's real limit): return a reader of the shared Executor's
-    admission snapshot here, and the ticker samples it into the timeline, where
-    ``--plot`` draws it beside the admitted rate. Until the Executor reports one, the
-    chart shows the admitted rate and the configured limit only.
+    The ticker samples it into the timeline, where ``--plot`` draws it beside the
+    admitted rate and the configured limit: the rate adaptive admission learned.
     """
-    del models  # read the shared Executor's snapshot once it has one
-    return lambda: None
+    if not models:
+        return lambda: None
+    admission = models[0].executor.admission  # the Executor every model shares
+
+    def read() -> float | None:
+        requests = admission.snapshot().requests
+        return None if requests is None else _finite(requests.effective_rate)
+
+    return read
 
 
 async def _watch_interrupt(
