@@ -58,7 +58,7 @@ from callboard.calling import (
 from callboard.endpoint import CallingRetrying
 from callboard.errors import CallboardError
 from callboard.imodel import iModel
-from callboard.limits import TokenBucket
+from callboard.limits import AdmissionPolicy, TokenBucket
 from callboard.registry import ServiceRegistry
 from callboard.resilience import RetryPolicy
 
@@ -66,6 +66,7 @@ __all__ = ["SoakConfig", "SoakReport", "main", "run_soak"]
 
 _TERMINAL = (CallingCompleted, CallingFailed, CallingTimedOut, CallingCancelled, CallingAborted)
 _BUCKET_PERIOD = 1e12  # the token bucket barely refills: its level is an exact ledger
+_LEDGER = AdmissionPolicy(pacing="burst", token_accounting="usage")
 
 
 @attrs.frozen(kw_only=True)
@@ -302,6 +303,8 @@ async def _soak(config: SoakConfig, base_url: str, chaos: Chaos) -> SoakReport:
             transport=Chaos.TRANSPORT,
             limit_tokens=int(_BUCKET_PERIOD),
             capacity_refresh_time=_BUCKET_PERIOD,
+            # A ledger, not a rate: the whole capacity at once, settled to the usage.
+            admission_policy=_LEDGER,
             concurrency_limit=per_model,
             queue_capacity=per_model * 2,
             event_buffer_size=1 << 12,
@@ -410,8 +413,8 @@ async def _soak(config: SoakConfig, base_url: str, chaos: Chaos) -> SoakReport:
         check.close()
         for model, ledger in zip(models, ledgers, strict=True):
             report.unsettled += _settled(model, ledger, report.elapsed)
-            bucket = model.executor.tokens_limiter
-            if isinstance(bucket, TokenBucket):
+            bucket = _ledger_bucket(model)
+            if bucket is not None:
                 spent = bucket.capacity - bucket.available
                 report.tokens.append((ledger.least, ledger.most, spent))
         nursery.cancel_scope.cancel()
@@ -425,6 +428,13 @@ async def _soak(config: SoakConfig, base_url: str, chaos: Chaos) -> SoakReport:
     return report
 
 
+def _ledger_bucket(model: iModel) -> TokenBucket | None:
+    """The configured token bucket under the model's adaptive limiter (the ledger)."""
+    adaptive = model.executor.tokens_limiter
+    ceiling = adaptive.ceiling if adaptive is not None else None
+    return ceiling if isinstance(ceiling, TokenBucket) else None
+
+
 def _settled(model: iModel, ledger: _Ledger, elapsed: float) -> list[str]:
     """What is left over in ``model``'s executor and bucket (empty when all settled)."""
     executor = model.executor
@@ -434,8 +444,11 @@ def _settled(model: iModel, ledger: _Ledger, elapsed: float) -> list[str]:
             f"{model.name}: queued {executor.queued}, in flight {executor.in_flight}, "
             f"tokens in flight {executor.tokens_in_flight} after the run"
         )
-    bucket = executor.tokens_limiter
-    if isinstance(bucket, TokenBucket):
+    adaptive = executor.tokens_limiter
+    if adaptive is not None and adaptive.waiting:
+        wrong.append(f"{model.name}: {adaptive.waiting} waiters left on the token limiter")
+    bucket = _ledger_bucket(model)
+    if bucket is not None:
         if bucket.waiting:
             wrong.append(f"{model.name}: {bucket.waiting} waiters left on the token bucket")
         spent = bucket.capacity - bucket.available

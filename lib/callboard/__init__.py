@@ -89,6 +89,10 @@ from .endpoint import register_transport as register_transport
 from .endpoint import unregister_transport as unregister_transport
 from .errors import CallboardError as CallboardError
 from .errors import ConfigError as ConfigError
+from .executor import Admission as Admission
+from .executor import AdmissionChanged as AdmissionChanged
+from .executor import AdmissionSnapshot as AdmissionSnapshot
+from .executor import CallingRequeued as CallingRequeued
 from .executor import Executor as Executor
 from .executor import RequestEvent as RequestEvent
 from .imodel import Hook as Hook
@@ -107,15 +111,20 @@ from .imodel import StreamChannel as StreamChannel
 from .imodel import StreamChannelError as StreamChannelError
 from .imodel import StreamChunkReceived as StreamChunkReceived
 from .imodel import iModel as iModel
+from .limits import AdaptiveLimiter as AdaptiveLimiter
+from .limits import AdmissionPolicy as AdmissionPolicy
 from .limits import Limiter as Limiter
 from .limits import LimitsError as LimitsError
+from .limits import LimitSnapshot as LimitSnapshot
 from .limits import OversizeRequest as OversizeRequest
 from .limits import RateLimitState as RateLimitState
 from .limits import RedisLimiter as RedisLimiter
 from .limits import RedisLimiterDown as RedisLimiterDown
 from .limits import RedisLimiterRecovered as RedisLimiterRecovered
 from .limits import RedisUnavailable as RedisUnavailable
+from .limits import SharedRate as SharedRate
 from .limits import TokenBucket as TokenBucket
+from .limits import TokenCharge as TokenCharge
 from .limits import parse_anthropic_headers as parse_anthropic_headers
 from .limits import parse_openai_headers as parse_openai_headers
 from .models import InvalidModelId as InvalidModelId
@@ -200,6 +209,11 @@ __all__ = [
     "ActorError",
     "ActorRef",
     "ActorStopped",
+    "AdaptiveLimiter",
+    "Admission",
+    "AdmissionChanged",
+    "AdmissionPolicy",
+    "AdmissionSnapshot",
     "AnthropicMessagesEndpoint",
     "AskTimeout",
     "Attempt",
@@ -220,6 +234,7 @@ __all__ = [
     "CallingEvent",
     "CallingFailed",
     "CallingQueued",
+    "CallingRequeued",
     "CallingRetrying",
     "CallingRouted",
     "CallingStarted",
@@ -276,6 +291,7 @@ __all__ = [
     "InvocationError",
     "Lagged",
     "LifecycleEvent",
+    "LimitSnapshot",
     "Limiter",
     "LimitsError",
     "Logprobs",
@@ -331,6 +347,7 @@ __all__ = [
     "ServiceEndpointConfig",
     "ServiceRegistry",
     "ServicesError",
+    "SharedRate",
     "Strategy",
     "StreamChannel",
     "StreamChannelError",
@@ -348,6 +365,7 @@ __all__ = [
     "Timeout",
     "Timeouts",
     "TokenBucket",
+    "TokenCharge",
     "TokenEstimator",
     "TokenLogprob",
     "Tool",

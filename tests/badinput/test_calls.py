@@ -249,10 +249,12 @@ CALLS: list[Any] = [
         ),
         id="answer-malformed-json",
     ),
+    # A 429 is the call's failure only when waiting cannot help: here the provider's
+    # retry-after (1 s) is longer than the call's remaining time.
     pytest.param(
         Call(
             "openai",
-            _chat(),
+            _chat(timeout=0.5),
             RateLimited,
             ("HTTP 429", "slow down or raise the limits"),
             faults=(Fault.rate_limited(),),
@@ -264,7 +266,7 @@ CALLS: list[Any] = [
     pytest.param(
         Call(
             "anthropic",
-            _chat(),
+            _chat(timeout=0.5),
             RateLimited,
             ("HTTP 429", "slow down or raise the limits"),
             faults=(Fault.rate_limited(),),

@@ -46,16 +46,17 @@ def test_429s_without_client_limits_match_the_provider(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, report = bench(
-        capsys, "-n", "40", "-c", "8", "--rpm", "30", "--no-client-limits", "--retries", "0"
+        capsys, "-n", "320", "-c", "8", "--rpm", "300", "--no-client-limits", "--retries", "0"
     )
     assert code == 0
     server = report["server"]
-    # The burst admits 30; then 429s, whose retry-after pauses the models' admission.
+    # The provider's burst admits 300; then 429s, whose retry-after pauses the models'
+    # admission. A 429 is not the call's failure: even without retries every call
+    # completes, each refused one after waiting its turn again.
     assert server["rate_limited"] >= 1
     assert report["rate_limited_429"] == server["rate_limited"]
-    assert report["failed"] == server["rate_limited"]  # no retries: each 429 fails its call
-    assert report["completed"] == server["succeeded"] >= 30
-    assert report["completed"] + report["failed"] == 40
+    assert report["failed"] == 0
+    assert report["completed"] == server["succeeded"] == 320
     assert report["retries"] == 0
 
 

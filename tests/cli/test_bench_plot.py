@@ -40,7 +40,8 @@ def _check_series(series: dict[str, Any], report: dict[str, Any]) -> None:
     p99 = [v for v in series["latency_ms"]["p99"] if v is not None]
     assert p50 and all(v > 0 for v in p50)
     assert max(p99) >= report["latency_ms"]["p99"] * 0.999  # the slowest interval holds it
-    assert series["effective"] == [None] * len(series["time"])  # until admission reports it
+    # The admission's learned request rate: the configured 100/s, as nothing refused.
+    assert series["effective"] == [pytest.approx(100.0)] * len(series["time"])
 
 
 def test_png_holds_the_chart_and_its_figures(

@@ -1,4 +1,5 @@
-"""Every retry attempt passes the Executor's request and token limiters again."""
+"""Every retry attempt, and every call refused for rate, passes the Executor's request
+and token limiters again."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import trio
 
 from callboard.calling import Calling
-from callboard.limits import TokenBucket
+from callboard.limits import AdmissionPolicy, TokenBucket
 from callboard.resilience import RateLimited, RetryPolicy
 from callboard.testing import Fault
 
@@ -26,6 +27,8 @@ def _token_rig(policy: RetryPolicy) -> AbstractAsyncContextManager[Rig]:
             "limit_tokens": CAPACITY,
             "capacity_refresh_time": PERIOD,
             "token_estimator": lambda _payload: ESTIMATE,
+            # The configured bucket's arithmetic exactly: full bursts, nothing learned.
+            "admission_policy": AdmissionPolicy(pacing="burst", learn=False),
         },
     )
 
@@ -35,7 +38,8 @@ async def test_a_retry_reserves_its_tokens_again_and_everything_is_reconciled(
 ) -> None:
     policy = RetryPolicy(max_retries=2, base_delay=0.5, jitter="none")
     async with _token_rig(policy) as r:
-        bucket = r.executor.tokens_limiter
+        assert r.executor.tokens_limiter is not None
+        bucket = r.executor.tokens_limiter.ceiling
         assert isinstance(bucket, TokenBucket)
         r.fp.script("*", [Fault.error(429, should_retry=True), Fault.stall(5.0)])
         calling = Calling(dict(CHAT))
@@ -74,7 +78,8 @@ async def test_a_retry_that_is_cancelled_waiting_for_tokens_holds_nothing(
         assert len(r.fp.requests) == 1
         assert r.executor.tokens_in_flight == 0
         # The refused attempt used nothing: its whole reservation came back.
-        bucket = r.executor.tokens_limiter
+        assert r.executor.tokens_limiter is not None
+        bucket = r.executor.tokens_limiter.ceiling
         assert isinstance(bucket, TokenBucket)
         assert bucket.available == pytest.approx(CAPACITY)
 
@@ -91,7 +96,8 @@ async def test_a_429_with_x_should_retry_false_is_not_retried() -> None:
 
 
 async def test_a_429_with_x_should_retry_true_is_retried(autojump_clock: object) -> None:
-    async with rig(retry=RetryPolicy(max_retries=2, base_delay=0.5, jitter="none")) as r:
+    # Even with no retries at all: a 429 is not the call's failure.
+    async with rig(retry=RetryPolicy.disabled()) as r:
         r.fp.script("*", [Fault.error(429, should_retry=True), None])
         response = await r.executor.call(Calling(dict(CHAT)))
         assert [request.status for request in r.fp.requests] == [429, 200]

@@ -295,16 +295,20 @@ async def test_an_endpoint_with_the_sdk_transport_answers_and_streams_like_http(
     assert all(q.header("x-stainless-retry-count") == "0" for q in sent)
 
 
-async def test_through_an_endpoint_429s_are_retried_by_the_policy_alone(
+async def test_through_an_endpoint_429s_are_handled_by_admission_alone(
     autojump_clock: object,
 ) -> None:
     async with rig("anthropic", transport="sdk") as r:  # RetryPolicy(max_retries=2)
         r.fp.script(ROUTES["anthropic"], [Fault.rate_limited()] * 3)
-        with pytest.raises(RateLimited) as caught:
-            await r.executor.call(Calling(dict(CHAT)))
+        start = trio.current_time()
+        response = await r.executor.call(Calling(dict(CHAT)))
+        arrivals = [q.arrival - start for q in r.fp.requests]
         statuses = [q.status for q in r.fp.requests]
-    assert caught.value.retry_after == 1.0
-    assert statuses == [429, 429, 429]  # 1 + max_retries, not (1 + 2) × (1 + SDK's 2)
+    assert response.text.endswith(": hello there")
+    # One request per admission, each after the 1 s retry-after: the SDK retries nothing
+    # itself (three 429s would otherwise be (1 + 2) x (1 + SDK's 2) requests).
+    assert statuses == [429, 429, 429, 200]
+    assert arrivals == pytest.approx([0.0, 1.0, 2.0, 3.0], abs=1e-6)
 
 
 async def test_through_an_endpoint_a_503_then_success_completes(autojump_clock: object) -> None:

@@ -27,8 +27,12 @@ from callboard.calling import (
 )
 from callboard.errors import ConfigError
 from callboard.executor import Executor
-from callboard.limits import OversizeRequest, RateLimitState, TokenBucket
+from callboard.limits import AdmissionPolicy, OversizeRequest, RateLimitState, TokenBucket
 from tests.backends import BackendError, NoopBackend, ScriptedBackend, SleepingBackend
+
+# These tests pin the bucket arithmetic of a full-burst limit (the configured capacity
+# may go at once); smooth pacing and learning are tested in test_adaptive_admission.py.
+BURST = AdmissionPolicy(pacing="burst")
 
 
 @asynccontextmanager
@@ -68,7 +72,13 @@ async def test_call_returns_the_response_and_publishes_each_transition():
 async def test_thousand_callers_on_ten_per_second(autojump_clock: trio.abc.Clock):
     bus: Broadcast[LifecycleEvent] = Broadcast(buffer_size=10_000)
     backend = SleepingBackend(delay=0.05)
-    executor = Executor(backend, limit_requests=10, capacity_refresh_time=1.0, broadcast=bus)
+    executor = Executor(
+        backend,
+        limit_requests=10,
+        capacity_refresh_time=1.0,
+        broadcast=bus,
+        admission_policy=BURST,
+    )
     callings = [Calling({"i": i}) for i in range(1000)]
     finished: list[float] = []
 
@@ -107,8 +117,11 @@ async def test_concurrency_limit_bounds_overlap(autojump_clock: trio.abc.Clock):
 
 async def test_tokens_are_reserved_and_reconciled(autojump_clock: trio.abc.Clock):
     backend = ScriptedBackend()
-    executor = Executor(backend, limit_tokens=1000, capacity_refresh_time=60.0)
-    bucket = executor.tokens_limiter
+    executor = Executor(
+        backend, limit_tokens=1000, capacity_refresh_time=60.0, admission_policy=BURST
+    )
+    assert executor.tokens_limiter is not None
+    bucket = executor.tokens_limiter.ceiling  # the configured bucket
     assert isinstance(bucket, TokenBucket)
     async with running(executor):
         refunded = Calling({"usage": 100}, estimated_tokens=400)
@@ -126,7 +139,13 @@ async def test_tokens_are_reserved_and_reconciled(autojump_clock: trio.abc.Clock
 
 async def test_token_limit_delays_admission(autojump_clock: trio.abc.Clock):
     backend = ScriptedBackend()
-    executor = Executor(backend, limit_requests=100, limit_tokens=600, capacity_refresh_time=60)
+    executor = Executor(
+        backend,
+        limit_requests=100,
+        limit_tokens=600,
+        capacity_refresh_time=60,
+        admission_policy=BURST,
+    )
     async with running(executor), trio.open_nursery() as nursery:
         for _ in range(3):
             nursery.start_soon(executor.call, Calling(estimated_tokens=500))
@@ -204,7 +223,12 @@ async def test_cancelling_the_caller_cancels_the_call_and_frees_everything(
     bus: Broadcast[LifecycleEvent] = Broadcast()
     backend = ScriptedBackend()
     executor = Executor(
-        backend, limit_tokens=1000, concurrency_limit=1, broadcast=bus, capacity_refresh_time=60
+        backend,
+        limit_tokens=1000,
+        concurrency_limit=1,
+        broadcast=bus,
+        capacity_refresh_time=60,
+        admission_policy=BURST,
     )
     with bus.subscribe() as sub:
         async with running(executor):
@@ -216,7 +240,8 @@ async def test_cancelling_the_caller_cancels_the_call_and_frees_everything(
             assert executor.in_flight == 0
             assert executor.tokens_in_flight == 0
             assert backend.running == 0
-            bucket = executor.tokens_limiter
+            assert executor.tokens_limiter is not None
+            bucket = executor.tokens_limiter.ceiling
             assert isinstance(bucket, TokenBucket)
             assert bucket.available == pytest.approx(970 + 1000 / 60, abs=1e-6)
             # The slot is free again: the next call runs at once.
@@ -389,6 +414,7 @@ async def test_a_request_waiting_for_tokens_does_not_let_requests_burst(
         limit_tokens=100,
         capacity_refresh_time=1.0,
         token_estimator=lambda payload: payload["tokens"],
+        admission_policy=BURST,
     )
     callings = [Calling({"tokens": n}) for n in (100, 100, 0, 0)]
     async with running(executor):

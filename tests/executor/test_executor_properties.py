@@ -23,7 +23,7 @@ from callboard.calling import (
     CallingTimedOut,
 )
 from callboard.executor import Executor
-from callboard.limits import TokenBucket
+from callboard.limits import AdmissionPolicy, TokenBucket
 from tests.backends import ScriptedBackend
 
 TERMINAL_EVENTS = (
@@ -137,7 +137,11 @@ def test_saturated_executor_uses_at_least_97_percent_of_the_limit(
 
     async def program() -> None:
         executor = Executor(
-            backend, limit_requests=limit_requests, capacity_refresh_time=period, queue_capacity=10
+            backend,
+            limit_requests=limit_requests,
+            capacity_refresh_time=period,
+            queue_capacity=10,
+            admission_policy=AdmissionPolicy(pacing="burst"),
         )
         async with trio.open_nursery() as nursery:
             await nursery.start(executor.run)
@@ -238,9 +242,12 @@ def test_random_operations_settle_everything(
         assert executor.queued == 0
         assert backend.running == 0
         tokens = executor.tokens_limiter
-        assert isinstance(tokens, TokenBucket)
-        assert tokens.available <= tokens.capacity + 1e-9
-        assert tokens.waiting == 0
+        assert tokens is not None and tokens.waiting == 0
+        assert tokens.available <= tokens.burst + 1e-9
+        ceiling = tokens.ceiling
+        assert isinstance(ceiling, TokenBucket)
+        assert ceiling.available <= ceiling.capacity + 1e-9
+        assert ceiling.waiting == 0
 
     run_simulated(program)
     assert woke == {c.id for c in callings}

@@ -18,7 +18,7 @@ from callboard.calling import (
 from callboard.errors import CallboardError, ConfigError
 from callboard.executor import Executor
 from callboard.imodel import HookPhase, HookRegistry, InvocationError, iModel
-from callboard.limits import TokenBucket
+from callboard.limits import AdaptiveLimiter, TokenBucket
 from callboard.tools import Tool
 from tests.model_backends import Boom, EchoBackend, FailingBackend
 
@@ -80,7 +80,8 @@ def test_identity_and_descriptive_attributes() -> None:
 
 def test_limits_build_buckets_shared_by_both_paths() -> None:
     model = iModel(backend=EchoBackend(), limit_requests=50, limit_tokens=100_000)
-    assert isinstance(model.rate_limiter, TokenBucket)
+    assert isinstance(model.rate_limiter, AdaptiveLimiter)
+    assert isinstance(model.rate_limiter.ceiling, TokenBucket)
     assert model.rate_limiter.capacity == 50
     assert model.executor.requests_limiter is model.rate_limiter
     assert model.executor.tokens_limiter is model.token_limiter
@@ -170,9 +171,9 @@ async def test_inline_limits_wait_on_the_same_bucket(autojump_clock: object) -> 
     model = iModel(backend=backend, limit_requests=2, capacity_refresh_time=10)
     for _ in range(4):
         await model.invoke(q=1)
-    # a burst of 2, then one every 5 s
+    # 2 per 10 s is paced smoothly: a bucket of one (not a burst of 2), one every 5 s
     relative = [t - backend.started[0] for t in backend.started]
-    assert relative == pytest.approx([0.0, 0.0, 5.0, 10.0])
+    assert relative == pytest.approx([0.0, 5.0, 10.0, 15.0])
 
 
 async def test_cancelled_inline_caller_cancels_its_call_and_refunds(autojump_clock: object) -> None:
@@ -187,8 +188,10 @@ async def test_cancelled_inline_caller_cancels_its_call_and_refunds(autojump_clo
     assert second.status is CallingStatus.CANCELLED
     assert second.started_at is None
     bucket = model.rate_limiter
-    assert isinstance(bucket, TokenBucket)
+    assert isinstance(bucket, AdaptiveLimiter)
     assert bucket.waiting == 0
+    assert isinstance(bucket.ceiling, TokenBucket)
+    assert bucket.ceiling.waiting == 0
 
 
 async def _events_of(model: iModel, body: object) -> list[type[LifecycleEvent]]:

@@ -113,8 +113,9 @@ def test_limits_take_any_limiter_a_redis_limiter_too() -> None:
     requests = RedisLimiter(redis, "test:imodel:requests", 100, 60)
     shared = TokenBucket(10_000, 60, unit="tokens")
     model = iModel(backend=EchoBackend(), limit_requests=requests, limit_tokens=shared)
-    assert model.rate_limiter is requests and model.executor.requests_limiter is requests
-    assert model.token_limiter is shared and model.executor.tokens_limiter is shared
+    # admission paces and learns in front of each, drawing on the very same limiter
+    assert model.rate_limiter is requests and model.executor.requests_limiter.ceiling is requests
+    assert model.token_limiter is shared and model.executor.tokens_limiter.ceiling is shared
 
 
 async def test_a_shared_token_bucket_is_drawn_on_inline(autojump_clock: object) -> None:

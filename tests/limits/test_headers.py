@@ -87,14 +87,39 @@ def test_anthropic_sample_resets_are_relative_to_the_date_header():
         "anthropic-ratelimit-input-tokens-remaining": "199000",
         "anthropic-ratelimit-input-tokens-reset": "2024-10-03T20:36:15Z",
     }
+    # The token figures are the tightest separate limit's (here the only one sent), not
+    # the combined tokens-* headers, which add input and output up.
     assert parse_anthropic_headers(headers) == RateLimitState(
         limit_requests=4000,
         remaining_requests=3999,
         reset_requests=1.0,
-        limit_tokens=400000,
-        remaining_tokens=398000,
-        reset_tokens=30.5,
+        limit_tokens=200000,
+        remaining_tokens=199000,
+        reset_tokens=1.0,
+        limit_input_tokens=200000,
+        remaining_input_tokens=199000,
+        reset_input_tokens=1.0,
+        tokens_rounding=1000,
     )
+
+
+def test_anthropic_tokens_are_the_tightest_of_input_and_output():
+    headers = {
+        "date": "Thu, 03 Oct 2024 20:36:14 GMT",
+        "anthropic-ratelimit-tokens-limit": "48000",
+        "anthropic-ratelimit-tokens-remaining": "46000",
+        "anthropic-ratelimit-input-tokens-limit": "40000",
+        "anthropic-ratelimit-input-tokens-remaining": "39000",
+        "anthropic-ratelimit-input-tokens-reset": "2024-10-03T20:36:15Z",
+        "anthropic-ratelimit-output-tokens-limit": "8000",
+        "anthropic-ratelimit-output-tokens-remaining": "7000",
+        "anthropic-ratelimit-output-tokens-reset": "2024-10-03T20:36:20Z",
+    }
+    state = parse_anthropic_headers(headers)
+    # 7000/8000 = 87.5% left beats 39000/40000 = 97.5%: output is the tightest.
+    assert (state.limit_tokens, state.remaining_tokens, state.reset_tokens) == (8000, 7000, 6.0)
+    assert (state.limit_input_tokens, state.remaining_input_tokens) == (40000, 39000)
+    assert state.remaining_output_tokens == 7000
 
 
 def test_anthropic_429_without_combined_token_headers():

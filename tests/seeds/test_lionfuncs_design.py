@@ -205,8 +205,9 @@ async def test_executor_submit_task_rate_limits_any_async_call(
         events = [await executor.submit_task(lambda n=n: api_call(n)) for n in range(6)]
         results = [await event for event in events]
     assert results == [n * n for n in range(6)]
-    # 2 at once, then one every half second: no window of 1 s holds more than 2 + 1.
-    assert started[:2] == [0.0, 0.0] and started[-1] >= 1.9
+    # paced (adaptive admission's smooth default: one every half second, a small
+    # burst): no window of 1 s holds more than 2 + 1, and six calls take about 2 s
+    assert started[0] == 0.0 and started[-1] >= 1.9
     for i, t in enumerate(started):
         assert sum(1 for u in started[i:] if u < t + 1.0) <= 3
 

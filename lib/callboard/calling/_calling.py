@@ -21,6 +21,7 @@ from ._errors import (
 )
 
 if TYPE_CHECKING:
+    from callboard.limits import TokenCharge
     from callboard.providers import StreamDelta
 
 __all__ = ["Calling", "CallingOwner", "CallingStatus", "check_timeout"]
@@ -157,6 +158,9 @@ class Calling:
     response: Any = attrs.field(default=None, init=False, repr=False)
     error: BaseException | None = attrs.field(default=None, init=False)
     actual_tokens: int | None = attrs.field(default=None, init=False)
+    charge: TokenCharge | None = attrs.field(default=None, init=False, repr=False)
+    """What the provider counted against its rate limits for this call, when the backend
+    knows (an Endpoint does); the Executor settles reserved tokens with it."""
     created_at: float | None = attrs.field(factory=_now_if_running, init=False)
     queued_at: float | None = attrs.field(default=None, init=False)
     started_at: float | None = attrs.field(default=None, init=False)

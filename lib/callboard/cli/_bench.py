@@ -86,6 +86,19 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:  # pyright: i
         "--model", help="model name (default gpt-4o-mini; claude-haiku-4-5 for anthropic)"
     )
     parser.add_argument("--base-url", help="the provider's API root, e.g. http://host/v1")
+    parser.add_argument(
+        "--pacing",
+        choices=("smooth", "burst"),
+        help="admit each limit smoothly or in full bursts (default: burst against the "
+        "embedded provider's full-minute window, which allows them; smooth otherwise)",
+    )
+    parser.add_argument(
+        "--window",
+        type=seconds,
+        default=60.0,
+        help="the embedded provider enforces each per-minute limit over this many seconds "
+        "(1 = per second, as providers may; default 60)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON, no bar")
     add_prices_argument(parser)
     parser.add_argument(
@@ -106,6 +119,8 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
         raise CliError(
             "--base-url needs --provider (the fake provider picks its own URL)", exit_code=2
         )
+    if not 0 < args.window <= 60:
+        raise CliError(f"--window must be in (0, 60] seconds, got {args.window:g}", exit_code=2)
     default = DEFAULT_CALLINGS if args.provider is None else DEFAULT_REAL_CALLINGS
     return BenchConfig(
         models=args.models,
@@ -122,6 +137,8 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
         provider=args.provider,
         model=args.model,
         base_url=args.base_url,
+        pacing=args.pacing,
+        window=args.window,
     )
 
 

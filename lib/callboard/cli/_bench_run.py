@@ -12,20 +12,22 @@ still running and the run still returns the report of what finished.
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import trio
 
 from callboard.errors import CallboardError
 from callboard.imodel import iModel
+from callboard.limits import AdmissionPolicy
 from callboard.providers import PRICES
 from callboard.registry import ServiceRegistry
 from callboard.resilience import RetryPolicy
-from callboard.testing import FakeProvider, Fault, Latency, RouteFaults
+from callboard.testing import Enforcement, FakeProvider, Fault, Latency, RouteFaults
 
 from ._models import Target, build_models, resolve_target
 from ._report import BenchReport, limit_share
@@ -44,8 +46,10 @@ class BenchConfig:
     """What to run (the ``callboard bench`` flags, validated by the parser).
 
     ``provider=None`` means the embedded fake provider, which then enforces ``rpm`` /
-    ``tpm`` per key and gets ``latency`` and ``fault_rate``; the models mirror the limits
-    on the client side unless ``client_limits`` is false.
+    ``tpm`` per key over ``window`` seconds and gets ``latency`` and ``fault_rate``; the
+    models mirror the limits on the client side unless ``client_limits`` is false.
+    ``pacing`` is the models' (``None``: full bursts against the embedded provider with
+    its full-minute window, which allows them; smooth otherwise).
     """
 
     models: int = 4
@@ -62,6 +66,15 @@ class BenchConfig:
     provider: str | None = None
     model: str | None = None
     base_url: str | None = None
+    pacing: Literal["smooth", "burst"] | None = None
+    window: float = 60.0
+
+    def admission_policy(self) -> AdmissionPolicy:
+        """The models' admission policy for this run."""
+        pacing = self.pacing
+        if pacing is None:
+            pacing = "burst" if self.provider is None and self.window >= 60 else "smooth"
+        return AdmissionPolicy(pacing=pacing)
 
 
 @attrs.frozen
@@ -113,16 +126,21 @@ async def _drive(config: BenchConfig, models: list[iModel], run: _Run) -> None:
 
 
 def effective_rate(models: Sequence[iModel]) -> Callable[[], float | None]:
-    """What the models' admission allows now, in calls per second, or ``None``.
+    """A reader of what the models' shared admission lets through now, in requests per
+    second (``None``: no request limit, or not paced).
 
-    The hook for the adaptive admission's effective rate (the rate it lets through after
-    learning the provider's real limit): return a reader of the shared Executor's
-    admission snapshot here, and the ticker samples it into the timeline, where
-    ``--plot`` draws it beside the admitted rate. Until the Executor reports one, the
-    chart shows the admitted rate and the configured limit only.
+    The ticker samples it into the timeline, where ``--plot`` draws it beside the
+    admitted rate and the configured limit: the rate adaptive admission learned.
     """
-    del models  # read the shared Executor's snapshot once it has one
-    return lambda: None
+    if not models:
+        return lambda: None
+    admission = models[0].executor.admission  # the Executor every model shares
+
+    def read() -> float | None:
+        requests = admission.snapshot().requests
+        return None if requests is None else _finite(requests.effective_rate)
+
+    return read
 
 
 async def _watch_interrupt(
@@ -147,6 +165,7 @@ def _fake_provider(config: BenchConfig) -> FakeProvider:
         keys=(FAKE_KEY,),
         rpm=config.rpm,
         tpm=config.tpm,
+        enforcement=Enforcement(window=config.window),
         latency=Latency(base=config.latency),
         faults=faults,
         epoch=datetime.now(UTC),
@@ -207,6 +226,7 @@ async def _run_models(
         limit_tokens=config.tpm if limits else None,
         queue_capacity=max(100, config.concurrency),
         max_connections=config.concurrency,
+        admission_policy=config.admission_policy(),
     )
     registry = ServiceRegistry(name="bench")
     for model in models:
@@ -238,12 +258,49 @@ async def _run_models(
     ticker.finish(run.ended)  # what the models published while they stopped, too
     limit = None if config.rpm is None else config.rpm / 60
     return BenchResult(
-        _report(config, target, run, fake), run.timeline.series(run.stats, limit_per_s=limit)
+        _report(config, target, run, fake, admission_summary(models[0])),
+        run.timeline.series(run.stats, limit_per_s=limit),
     )
 
 
+def admission_summary(model: iModel) -> dict[str, Any]:
+    """What the (shared) admission of the models learned, JSON-safe: per limit the
+    configured and effective rate (per second), burst and cuts; the 429s and pauses."""
+    snapshot = model.executor.admission.snapshot()
+    limits: dict[str, Any] = {}
+    for name, limit in (("requests", snapshot.requests), ("tokens", snapshot.tokens)):
+        if limit is None:
+            continue
+        limits[name] = {
+            "pacing": limit.pacing,
+            "configured_rate": _finite(limit.configured_rate),
+            "effective_rate": _finite(limit.effective_rate),
+            "effective_burst": _finite(limit.effective_burst),
+            "ceiling_rate": _finite(limit.ceiling_rate),
+            "cuts": limit.cuts,
+            "recovering": limit.recovering,
+        }
+    return {
+        **limits,
+        "refusals": snapshot.refusals,
+        "paused": snapshot.paused_until is not None,
+        "max_pause": snapshot.max_pause,
+        "last_headers": snapshot.last_headers is not None,
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(value, 4)
+
+
 def _report(
-    config: BenchConfig, target: Target, run: _Run, fake: FakeProvider | None
+    config: BenchConfig,
+    target: Target,
+    run: _Run,
+    fake: FakeProvider | None,
+    admission: dict[str, Any] | None = None,
 ) -> BenchReport:
     stats = run.stats
     ended = run.ended if run.ended is not None else trio.current_time()
@@ -291,4 +348,5 @@ def _report(
         unpriced=stats.unpriced,
         prices_as_of=None if PRICES.as_of is None else PRICES.as_of.isoformat(),
         server=server,
+        admission=admission,
     )

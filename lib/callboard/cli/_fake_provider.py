@@ -10,7 +10,7 @@ from typing import Any
 import trio
 
 from callboard.errors import ConfigError
-from callboard.testing import FakeProvider, Fault, Latency, RouteFaults
+from callboard.testing import Enforcement, FakeProvider, Fault, Latency, RouteFaults
 
 __all__ = ["add_parser", "run"]
 
@@ -72,6 +72,61 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:  # pyright: i
     )
     parser.add_argument("--rpm", type=int, help="requests per minute per key")
     parser.add_argument("--tpm", type=int, help="tokens per minute per key")
+    parser.add_argument("--itpm", type=int, help="uncached input tokens per minute per key")
+    parser.add_argument("--otpm", type=int, help="output tokens per minute per key")
+    limits = parser.add_argument_group(
+        "enforcement", "how the limits are enforced (see Enforcement in docs/testing.md)"
+    )
+    limits.add_argument(
+        "--window",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="enforce each per-minute limit over S seconds (1 = per second; default 60)",
+    )
+    limits.add_argument(
+        "--fixed-windows", action="store_true", help="count windows from zero at boundaries"
+    )
+    limits.add_argument(
+        "--hide-window",
+        action="store_true",
+        help="headers show the minute, the shorter --window is enforced unseen",
+    )
+    limits.add_argument(
+        "--charging",
+        choices=("adjust", "no_refund"),
+        default="adjust",
+        help="tpm: refund unused max_tokens (adjust, default) or keep them (no_refund)",
+    )
+    limits.add_argument(
+        "--cache-reads-count", action="store_true", help="prompt-cache reads count toward itpm"
+    )
+    limits.add_argument(
+        "--foreign-share",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of every limit taken by someone else on the key (0..1)",
+    )
+    limits.add_argument(
+        "--headers",
+        choices=("always", "on_429", "never"),
+        default="always",
+        help="when rate-limit headers are sent (default always)",
+    )
+    limits.add_argument(
+        "--no-retry-after",
+        dest="retry_after",
+        action="store_false",
+        help="429s carry no retry-after / x-should-retry",
+    )
+    limits.add_argument(
+        "--token-rounding",
+        type=int,
+        default=1,
+        metavar="N",
+        help="round remaining-token headers to multiples of N (Anthropic: 1000)",
+    )
     parser.add_argument("--latency", type=_seconds, default=0.0, help="seconds before replies")
     parser.add_argument(
         "--jitter", type=_seconds, default=0.0, help="extra uniform random latency, seconds"
@@ -110,10 +165,24 @@ def _print_stats(provider: FakeProvider) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C; returns the exit code."""
     try:
+        enforcement = Enforcement(
+            window=args.window,
+            fixed_windows=args.fixed_windows,
+            hide_window=args.hide_window,
+            charging=args.charging,
+            cache_reads_count=args.cache_reads_count,
+            foreign_share=args.foreign_share,
+            headers=args.headers,
+            retry_after=args.retry_after,
+            token_rounding=args.token_rounding,
+        )
         provider = FakeProvider(
             keys=args.keys or ("test-key",),
             rpm=args.rpm,
             tpm=args.tpm,
+            itpm=args.itpm,
+            otpm=args.otpm,
+            enforcement=enforcement,
             latency=Latency(base=args.latency, jitter=args.jitter, per_chunk=args.chunk_delay),
             faults={"*": RouteFaults(rates=dict(args.fault))} if args.fault else None,
             seed=args.seed,

@@ -15,6 +15,7 @@ import attrs
 from callboard.endpoint import Secret
 from callboard.errors import ConfigError
 from callboard.imodel import iModel
+from callboard.limits import AdmissionPolicy
 from callboard.providers import ModelType, ProviderSpec, get_provider
 from callboard.resilience import RetryPolicy
 
@@ -72,6 +73,7 @@ def build_models(
     queue_capacity: int = 100,
     max_connections: int | None = None,
     timeout: float | None = 60.0,
+    admission_policy: AdmissionPolicy | None = None,
 ) -> list[iModel]:
     """``count`` models on ``target``, each with its own Endpoint actor (and pooled
     client), sharing one request bucket and one token bucket (the first model's Executor
@@ -89,6 +91,8 @@ def build_models(
         queue_capacity: each model's Executor queue.
         max_connections: each Endpoint's connection pool size.
         timeout: seconds for one HTTP attempt (``None``: no limit).
+        admission_policy: pacing and learning of the shared limits (the default
+            paces them smoothly).
     """
     endpoint_options: dict[str, Any] = {
         "base_url": target.spec.base_url,
@@ -102,6 +106,8 @@ def build_models(
     models: list[iModel] = []
     for index in range(count):
         options: dict[str, Any] = {"name": f"{target.spec.name}-{index}"}
+        if admission_policy is not None:
+            options["admission_policy"] = admission_policy
         if index == 0:
             options.update(limit_requests=limit_requests, limit_tokens=limit_tokens)
         else:

@@ -3,8 +3,7 @@
 Three panels over the run's seconds: throughput (calls completed per second), latency
 percentiles (p50, p95, p99 of the calls that completed in each interval) and the rate
 admission let through (``CallingStarted`` per second, retries included), with the
-configured request limit and, once the Executor reports it, the effective rate the
-adaptive admission allowed.
+configured request limit and the effective rate the adaptive admission allowed.
 
 matplotlib draws it (the ``plot`` extra): it writes PNG and SVG without a display, and no
 chart code of ours would match it. An ``.html`` file is a page around the SVG. Both carry

@@ -101,6 +101,9 @@ class BenchReport:
     prices_as_of: str | None = None
     server: dict[str, int] | None = None
     """The embedded fake provider's own counters (``None`` against a real provider)."""
+    admission: dict[str, Any] | None = None
+    """What the models' admission learned: configured and effective rates (per
+    second), bursts, cuts, 429s (see ``run_bench``'s ``admission_summary``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe figures, times in milliseconds, shares as fractions."""

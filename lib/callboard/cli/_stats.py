@@ -23,6 +23,7 @@ from callboard.calling import (
     CallingTimedOut,
 )
 from callboard.endpoint import CallingRetrying, CircuitChanged
+from callboard.executor import CallingRequeued
 from callboard.imodel import StreamChunkReceived
 
 from ._error_tally import ErrorTally
@@ -41,7 +42,8 @@ class BenchStats:
     from a Calling's first ``CallingQueued`` to its first ``CallingStarted`` and latency
     the time from that first queueing to its terminal event. A retry is counted for each
     Endpoint ``CallingRetrying`` (or an attempt after the first starting without one);
-    429s are counted from the retries caused by ``RateLimited`` and from calls that
+    429s are counted from the Executor's ``CallingRequeued`` (a call refused for rate
+    goes back to admission), from retries caused by ``RateLimited`` and from calls that
     finally failed with it. A cancelled (or aborted) call is not a failed one.
 
     Args:
@@ -84,6 +86,8 @@ class BenchStats:
         """Fold one event in (any event type; unknown ones are ignored)."""
         if isinstance(event, StreamChunkReceived):
             self._chunk(event)
+        elif isinstance(event, CallingRequeued):
+            self.rate_limited += 1  # a 429: back to admission, not a retry
         elif isinstance(event, CallingEvent):
             self._calling(event)
         elif isinstance(event, CallingRetrying):

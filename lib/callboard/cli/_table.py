@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from ._error_tally import ErrorTally
 from ._report import BenchReport, LimitShare
@@ -21,6 +22,19 @@ def _share(share: LimitShare | None, unit: str) -> str:
     return (
         f"{share.share:.1%} ({share.used:,} of {share.allowed:,.0f} {unit} allowed "
         f"at {share.limit_per_minute:,}/min)"
+    )
+
+
+def _admission(limit: dict[str, Any]) -> str:
+    """``effective 19.0/s of 20.0/s, burst 19, 1 cut (smooth)``."""
+    effective, configured = limit.get("effective_rate"), limit.get("configured_rate")
+    if effective is None or configured is None:
+        return f"not paced ({limit.get('pacing')})"
+    cuts = limit.get("cuts", 0)
+    return (
+        f"effective {effective:,.1f}/s of {configured:,.1f}/s, burst "
+        f"{limit.get('effective_burst') or 0:,.0f}, {cuts} cut{'' if cuts == 1 else 's'} "
+        f"({limit.get('pacing')})"
     )
 
 
@@ -94,6 +108,11 @@ def report_rows(report: BenchReport) -> list[tuple[str, str]]:
         ("share of request limit", _share(report.requests_share, "requests")),
         ("share of token limit", _share(report.tokens_share, "tokens")),
     ]
+    admission = report.admission or {}
+    for name in ("requests", "tokens"):
+        limit = admission.get(name)
+        if limit is not None:
+            rows.append((f"admission: {name}", _admission(limit)))
     if report.events_missed:
         rows.append(("events missed", f"{report.events_missed:,} (figures are partial)"))
     return rows

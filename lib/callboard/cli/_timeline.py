@@ -36,8 +36,8 @@ class Sample:
     done: int
     started: int
     effective: float | None
-    """Calls per second the admission allowed at that moment, when it says (``None``
-    until the Executor reports an effective rate)."""
+    """Requests per second the admission allowed at that moment (``None``: no request
+    limit, or not paced)."""
 
 
 @attrs.frozen

@@ -39,6 +39,7 @@ from callboard.resilience import (
     Attempt,
     CircuitTransition,
     ProviderError,
+    RateLimited,
     RetryBudget,
     RetryScheduled,
     default_counts_as_failure,
@@ -46,7 +47,7 @@ from callboard.resilience import (
 
 from ._client_lifecycle import ClientLifecycle
 from ._config import EndpointConfig
-from ._errors import EndpointRestarted
+from ._errors import EndpointRestarted, RateRefused, Stopped
 from ._events import CallingRetrying, CircuitChanged, EndpointClientOpened
 from ._inline_pool import InlinePool
 from ._service_config import ServiceEndpointConfig
@@ -207,7 +208,14 @@ class Endpoint(ClientLifecycle, Actor[_Crash]):
         self._wire.observe = self._observer()
 
     def _observer(self) -> Any:
-        return self._executor.observe if self._executor is not None else None
+        executor = self._executor
+        if executor is None:
+            return None
+
+        def feedback(state: Any, status: int, calling: Calling) -> None:
+            executor.feedback(state, status=status, calling=calling)
+
+        return feedback
 
     @property
     def runs(self) -> int:
@@ -275,7 +283,7 @@ class Endpoint(ClientLifecycle, Actor[_Crash]):
         finally:
             self._draining = None
             if generation.cause is None:
-                generation.cause = _Stopped(self.name)
+                generation.cause = Stopped(self.name)
             for scope in generation.scopes:
                 scope.cancel()
             with trio.CancelScope(shield=True):
@@ -330,6 +338,8 @@ class Endpoint(ClientLifecycle, Actor[_Crash]):
         retry = self.config.retry
         budget = RetryBudget.for_calling(calling.id, retry.max_retries + 1)
         stream = calling.streaming
+        executor = self._executor
+        requeued = False
 
         async def attempt(attempt: Attempt) -> NormalizedResponse:
             try:
@@ -340,6 +350,9 @@ class Endpoint(ClientLifecycle, Actor[_Crash]):
                     # It used no tokens. Said now, so that a Calling cancelled while its
                     # retry waits gets back everything reserved for it.
                     calling.actual_tokens = 0
+                if executor is not None and isinstance(error, RateLimited) and error.status == 429:
+                    # Refused for rate: admission's business, not a retry (see below).
+                    raise RateRefused(error) from None
                 raise
 
         def on_retry(scheduled: RetryScheduled) -> None:
@@ -355,13 +368,25 @@ class Endpoint(ClientLifecycle, Actor[_Crash]):
 
         async def readmit(attempt: Attempt) -> None:
             # Every retry passes the Executor's request and token limiters again.
-            if attempt.number > 1 and self._executor is not None:
-                await self._executor.readmit(calling)
+            nonlocal requeued
+            if requeued:
+                requeued = False  # admitted again by requeue already
+            elif attempt.number > 1 and executor is not None:
+                await executor.readmit(calling)
 
         try:
-            return await retry.run(
-                attempt, budget=budget, before_attempt=readmit, on_retry=on_retry
-            )
+            while True:
+                try:
+                    return await retry.run(
+                        attempt, budget=budget, before_attempt=readmit, on_retry=on_retry
+                    )
+                except RateRefused as refused:
+                    # A 429 is not the call's failure: it goes back to its place in the
+                    # queue without spending its retry budget, unless waiting cannot help
+                    # (then requeue raises the RateLimited error).
+                    assert executor is not None
+                    await executor.requeue(calling, refused.error, min_wait=retry.min_retry_after)
+                    requeued = True
         except ProviderError as error:
             if error.status is not None and error.status >= 400:
                 calling.actual_tokens = 0  # the provider refused it: nothing was used
@@ -472,10 +497,3 @@ class Endpoint(ClientLifecycle, Actor[_Crash]):
         if broadcast is not None:
             with contextlib.suppress(BroadcastClosed):
                 broadcast.publish(event)
-
-
-class _Stopped(Exception):
-    """The run ended while an attempt used its client (stop or cancellation)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"endpoint {name!r} stopped")

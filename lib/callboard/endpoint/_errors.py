@@ -1,4 +1,5 @@
-"""Errors of the Endpoint: a config with bad fields, an actor that is not there."""
+"""Errors of the Endpoint: a config with bad fields, an actor that is not there, and the
+two it raises to itself (a 429 on its way to requeue, a run that ended)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from callboard.errors import ConfigError
-from callboard.resilience import ConnectionFailed
+from callboard.resilience import ConnectionFailed, RateLimited
 
-__all__ = ["EndpointRestarted", "InvalidEndpointConfig"]
+__all__ = ["EndpointRestarted", "InvalidEndpointConfig", "RateRefused", "Stopped"]
 
 
 class InvalidEndpointConfig(ConfigError):
@@ -37,3 +38,19 @@ class EndpointRestarted(ConnectionFailed):
     Retryable: the next attempt uses the client of the restarted actor. The crash's
     cause is this error's ``__cause__``.
     """
+
+
+class RateRefused(Exception):
+    """Carries a 429 past the retry policy (which retries only ProviderErrors) to the
+    Executor's requeue."""
+
+    def __init__(self, error: RateLimited) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class Stopped(Exception):
+    """The run ended while an attempt used its client (stop or cancellation)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"endpoint {name!r} stopped")

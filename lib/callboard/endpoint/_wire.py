@@ -10,17 +10,17 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import trio
 
 from callboard.calling import Calling, estimate_tokens
 from callboard.limits import (
     RateLimitState,
+    TokenCharge,
     parse_anthropic_headers,
     parse_openai_headers,
     parse_retry_after,
 )
-from callboard.providers import NormalizedResponse, parse_response, stream_decoder
+from callboard.providers import NormalizedResponse, Usage, parse_response, stream_decoder
 from callboard.resilience import (
     ConnectionFailed,
     ProviderError,
@@ -39,8 +39,38 @@ __all__ = ["Wire"]
 _OUTPUT_KEYS = frozenset({"max_tokens", "max_completion_tokens", "max_output_tokens"})
 
 
+Feedback = Callable[[RateLimitState | None, int, Calling], None]
+"""Told every response: its rate-limit state (``None``: no such header), status, Calling."""
+
+
 def _retry_only(headers: Mapping[str, str]) -> RateLimitState:
     return RateLimitState(retry_after=parse_retry_after(headers))
+
+
+def token_charge(usage: Usage, payload: Mapping[str, Any], dialect: str) -> TokenCharge:
+    """What the provider counted against its token limits, from its reported usage.
+
+    Anthropic leaves prompt-cache reads out of its input-token limit ("only uncached
+    input tokens count toward your ITPM rate limits"); OpenAI counts the whole prompt
+    and reserves the output the request allows (``max_tokens``).
+    """
+    counted = usage.prompt_tokens - (usage.cached_tokens if dialect == "anthropic" else 0)
+    cap = next(
+        (
+            value
+            for key in _OUTPUT_KEYS
+            if isinstance(value := payload.get(key), int) and not isinstance(value, bool)
+        ),
+        None,
+    )
+    return TokenCharge(
+        input_tokens=max(0, counted),
+        output_tokens=usage.completion_tokens,
+        reserved_tokens=None
+        if cap is None
+        else max(0, counted) + max(cap, usage.completion_tokens),
+        dialect=dialect,
+    )
 
 
 class Wire:
@@ -50,7 +80,7 @@ class Wire:
         spec: the provider.
         model_type: what kind of call the Endpoint makes.
         secret: the key that was sent (masked), scrubbed from error messages.
-        observe: where parsed rate-limit headers go (the Executor's ``observe``).
+        observe: told about every response (the Executor's ``feedback``).
     """
 
     def __init__(
@@ -59,12 +89,13 @@ class Wire:
         model_type: ModelType,
         *,
         secret: Revealable | None,
-        observe: Callable[[RateLimitState], None] | None,
+        observe: Feedback | None,
     ) -> None:
         self.spec = spec
         self.model_type = model_type
         self._secret = secret
         self.observe = observe
+        self._dialect = str(spec.rate_limit_dialect)
         self._parse_response: Callable[..., NormalizedResponse] = parse_response
         self._stream_decoder: Callable[..., StreamDecoder] = stream_decoder
         dialect = str(spec.rate_limit_dialect)
@@ -85,26 +116,25 @@ class Wire:
             else ("retry-after",)
         )
 
-    def feedback(self, headers: Mapping[str, str]) -> None:
-        """Feed a response's rate-limit headers to the Executor (every response, 429s too)."""
+    def feedback(self, headers: Mapping[str, str], status: int, calling: Calling) -> None:
+        """Tell the Executor about a response (every response, 429s too): its status and
+        the rate-limit state in its headers, if any."""
         observe = self.observe
         if observe is not None:
+            state: RateLimitState | None = None
             prefixes = self._limit_prefixes
             for name in headers:
                 if name.lower().startswith(prefixes):
+                    state = self._parse_headers(headers)
+                    if state.empty:
+                        state = None
                     break
-            else:
-                return
-            state = self._parse_headers(headers)
-            if state.empty:
-                return
-            reset, limit = state.reset_requests, state.limit_requests
-            if state.remaining_requests == 0 and state.retry_after is None and reset and limit:
-                # Out of requests: the reset is the time to refill ``limit`` of them, so
-                # the next one frees up after reset / limit. Waiting that long is what
-                # keeps the next request from being a 429.
-                state = attrs.evolve(state, retry_after=reset / limit)
-            observe(state)
+            observe(state, status, calling)
+
+    def _charge(self, calling: Calling, usage: Usage | None) -> None:
+        if usage is not None:
+            calling.actual_tokens = usage.total_tokens
+            calling.charge = token_charge(usage, calling.payload, self._dialect)
 
     async def call(
         self, transport: Transport, request: ProviderRequest, calling: Calling
@@ -115,7 +145,7 @@ class Wire:
             ProviderError: the typed error for the status, or the transport's failure.
         """
         answer = await transport.send(request)
-        self.feedback(answer.headers)
+        self.feedback(answer.headers, answer.status, calling)
         response = self._parse_response(
             self.spec,
             self.model_type,
@@ -125,8 +155,7 @@ class Wire:
             calling_id=calling.id,
             secret=self._secret,
         )
-        if response.usage is not None:
-            calling.actual_tokens = response.usage.total_tokens
+        self._charge(calling, response.usage)
         return response
 
     async def stream(
@@ -151,7 +180,7 @@ class Wire:
         async with transport.stream(request) as answer:
             if not 200 <= answer.status <= 299:
                 body = await answer.read()
-                self.feedback(answer.headers)
+                self.feedback(answer.headers, answer.status, calling)
                 raise error_from_response(
                     answer.status,
                     answer.headers,
@@ -160,7 +189,7 @@ class Wire:
                     calling_id=calling.id,
                     secret=self._secret,
                 )
-            self.feedback(answer.headers)
+            self.feedback(answer.headers, answer.status, calling)
             decoder = self._stream_decoder(
                 self.spec,
                 model_type=self.model_type,
@@ -193,17 +222,18 @@ class Wire:
                     error.should_retry = False
                 raise
             finally:
-                calling.actual_tokens = _charge(decoder, payload)
+                self._charge(calling, _stream_usage(decoder, payload))
             return decoder.result()
 
 
-def _charge(decoder: StreamDecoder, payload: Mapping[str, Any]) -> int:
+def _stream_usage(decoder: StreamDecoder, payload: Mapping[str, Any]) -> Usage:
     """Tokens a stream consumed: the provider's count, or an estimate of what was seen."""
     seen = -(-len(decoder.text) // 4)
     usage = decoder.usage
     if usage is not None and decoder.done:
-        return usage.total_tokens
+        return usage
     prompt_only = {key: value for key, value in payload.items() if key not in _OUTPUT_KEYS}
     prompt = usage.prompt_tokens if usage is not None else estimate_tokens(prompt_only)
     completion = max(usage.completion_tokens if usage is not None else 0, seen)
-    return prompt + completion
+    cached = usage.cached_tokens if usage is not None else 0
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached)

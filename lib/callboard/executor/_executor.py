@@ -20,9 +20,16 @@ from callboard.calling import (
 )
 from callboard.calling._estimate import estimate_with
 from callboard.errors import ConfigError
-from callboard.limits import Limiter, OversizeRequest, RateLimitState
+from callboard.limits import (
+    AdaptiveLimiter,
+    AdmissionPolicy,
+    Limiter,
+    OversizeRequest,
+)
 
 from ._admission import Admission, is_int, is_number, limiter
+from ._feedback import ProviderFeedback
+from ._learning import input_only
 from ._queue import CallingQueue
 from ._submit import TaskBackend, TaskSubmission
 from ._transitions import Transitions
@@ -31,7 +38,7 @@ from ._workers import Workers
 __all__ = ["Executor"]
 
 
-class Executor(TaskSubmission, Actor[Calling]):
+class Executor(ProviderFeedback, TaskSubmission, Actor[Calling]):
     """Admit Callings in FIFO order under request, token and concurrency limits.
 
     For each Calling, in the order submitted, the executor waits for a concurrency slot,
@@ -49,6 +56,15 @@ class Executor(TaskSubmission, Actor[Calling]):
     tokens before ``Cancelled`` propagates. Every transition is published on
     ``broadcast`` as a :mod:`callboard` lifecycle event.
 
+    Configured limits are an upper bound and a first guess: each becomes an
+    :class:`~callboard.limits.AdaptiveLimiter` that paces it smoothly (about one second
+    of burst by default) and learns the provider's real limit from every response the
+    Endpoint reports (:meth:`feedback`): 429s cut the effective rate and pause admission
+    for every queued Calling, clean responses bring it back, rate-limit headers correct
+    the buckets. A Calling the provider refused for rate goes back to its place ahead of
+    the queue (:meth:`requeue`) without spending a retry. ``admission_policy`` says how;
+    ``executor.admission`` shows what was learned and how soon a call could start.
+
     Run it like any actor: ``await nursery.start(executor.run)``. ``executor.ref.stop()``
     stops it gracefully (queued Callings are still run); cancelling it aborts every
     Calling it holds.
@@ -64,6 +80,8 @@ class Executor(TaskSubmission, Actor[Calling]):
         token_estimator: payload → tokens to reserve; :func:`estimate_tokens` by default.
         broadcast: where lifecycle events go; ``None`` publishes nothing.
         name: shown in events and errors.
+        admission_policy: pacing (smooth or full bursts), learning, the pause cap and
+            token accounting (:class:`~callboard.limits.AdmissionPolicy`).
 
     Raises:
         ConfigError: ``backend`` has no ``execute`` method, or a limit, period or capacity
@@ -90,6 +108,7 @@ class Executor(TaskSubmission, Actor[Calling]):
         token_estimator: TokenEstimator | None = None,
         broadcast: Broadcast[LifecycleEvent] | None = None,
         name: str = "executor",
+        admission_policy: AdmissionPolicy = AdmissionPolicy(),  # noqa: B008 - frozen value
     ) -> None:
         backend = backend if backend is not None else TaskBackend()
         # Checked here, not at the first dispatch: a missing backend would otherwise fail
@@ -120,16 +139,29 @@ class Executor(TaskSubmission, Actor[Calling]):
             )
         # The queue's room bounds it, not the mailbox (see CallingQueue): a stale mailbox
         # message must never be what refuses a submit.
+        if not isinstance(admission_policy, AdmissionPolicy):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ConfigError(
+                f"admission_policy must be an AdmissionPolicy, got "
+                f"{type(admission_policy).__name__}",
+                field="admission_policy",
+            )
         super().__init__(mailbox_size=sys.maxsize, name=name)
         self._backend = backend
+        policy = admission_policy
         self._admission = Admission(
-            limiter(limit_requests, capacity_refresh_time, "requests"),
-            limiter(limit_tokens, capacity_refresh_time, "tokens"),
+            limiter(limit_requests, capacity_refresh_time, "requests", policy),
+            limiter(limit_tokens, capacity_refresh_time, "tokens", policy),
             concurrency_limit,
+            policy,
         )
         self._estimate: TokenEstimator = token_estimator or estimate_tokens
         self._queue = CallingQueue(queue_capacity)
         self._report = Transitions(name, broadcast)
+        self._admission.queued = self._queue.load
+        self._admission.on_pause = self._report.paused
+        for adaptive in (self._admission.requests, self._admission.tokens):
+            if adaptive is not None:
+                adaptive.listen(self._limit_changed(adaptive))
         self._workers = Workers(
             backend,
             self._admission,
@@ -175,61 +207,21 @@ class Executor(TaskSubmission, Actor[Calling]):
         return None if slots is None else int(slots.total_tokens)
 
     @property
-    def requests_limiter(self) -> Limiter | None:
+    def requests_limiter(self) -> AdaptiveLimiter | None:
+        """The request limit (the configured one inside, as ``.ceiling``)."""
         return self._admission.requests
 
     @property
-    def tokens_limiter(self) -> Limiter | None:
+    def tokens_limiter(self) -> AdaptiveLimiter | None:
+        """The token limit (the configured one inside, as ``.ceiling``)."""
         return self._admission.tokens
 
-    # -- provider feedback --------------------------------------------------------------
-
-    def observe(self, state: RateLimitState) -> None:
-        """Feed a provider's rate-limit state back: lower the buckets, honour retry-after.
-
-        An Endpoint calls this with ``parse_openai_headers(response.headers)`` (or the
-        Anthropic parser) after every response, 429s included. It only ever slows
-        admission down.
-        """
-        until = self._admission.observe(state)
-        if until is not None:
-            self._report.paused(until)
-
-    def pause(self, seconds: float) -> None:
-        """Admit nothing for ``seconds`` from now (extends, never shortens, a pause)."""
-        until = self._admission.pause(seconds)
-        if until is not None:
-            self._report.paused(until)
-
-    async def readmit(self, calling: Calling | None = None) -> None:
-        """Pass admission again for a retry of a Calling that is already running.
-
-        The retry keeps the concurrency slot of its first attempt; it waits out a pause
-        and takes one more request and, for ``calling``, its estimated tokens again, so
-        retries count against the provider's request and token rates like any other
-        request. Every reservation is reconciled once with ``actual_tokens`` when the
-        Calling finishes (an attempt the provider refused used nothing). If this raises
-        ``Cancelled`` nothing was taken.
-
-        Args:
-            calling: the running Calling being retried; without it only a request is
-                taken.
-
-        Raises:
-            OversizeRequest: a shared token limiter cannot ever grant the estimate.
-        """
-        admission = self._admission
-        await admission.wait_unpaused()
-        workers = self._workers
-        tokens = 0
-        if calling is not None and admission.tokens is not None and workers.running(calling):
-            tokens = calling.estimated_tokens
-        if admission.requests is None and tokens <= 0:
-            await trio.lowlevel.checkpoint()
-            return
-        await admission.reserve(tokens)
-        if calling is not None and tokens > 0:
-            workers.reserved_more(calling, tokens)
+    @property
+    def admission(self) -> Admission:
+        """The pause, slots and limiters: ``admission.snapshot()`` shows the configured
+        against the effective limits, ``admission.estimate_delay(tokens)`` how soon a new
+        call could start."""
+        return self._admission
 
     # -- submission ---------------------------------------------------------------------
 
@@ -298,7 +290,12 @@ class Executor(TaskSubmission, Actor[Calling]):
         self._check_accepting(calling)
         admission = self._admission
         if admission.tokens is not None and calling.estimated_tokens <= 0:
-            calling.estimated_tokens = estimate_with(self._estimate, calling, self._report.fail)
+            estimate = self._estimate
+            if admission.policy.token_accounting == "input":
+                estimate = input_only(estimate)
+            calling.estimated_tokens = admission.estimate(
+                estimate_with(estimate, calling, self._report.fail)
+            )
         capacity = admission.token_capacity()
         if calling.estimated_tokens > capacity:
             error = OversizeRequest(calling.estimated_tokens, capacity)
@@ -384,7 +381,12 @@ class Executor(TaskSubmission, Actor[Calling]):
         """True when every slot is taken and nothing else holds ``calling`` back."""
         now = trio.current_time()
         admission = self._admission
-        return admission.no_free_slot() and not admission.is_paused(now) and calling.deadline > now
+        return (
+            admission.no_free_slot()
+            and not admission.is_paused(now)
+            and not admission.readmitting
+            and calling.deadline > now
+        )
 
     async def _wait_for_a_worker(self, calling: Calling) -> bool:
         """Let the worker whose call frees a slot admit ``calling`` and run it at once.
@@ -441,13 +443,13 @@ class Executor(TaskSubmission, Actor[Calling]):
                 return
             now = trio.current_time()
             calling = head if head is not None else queue.head()
-            if admission.is_paused(now) or calling.deadline <= now:
+            if admission.is_paused(now) or calling.deadline <= now or admission.readmitting:
                 return  # the actor's own path waits out the pause or times it out
             taken, slot = admission.try_acquire_slot()
             if not taken:
                 return
             try:
-                reserved = admission.try_reserve(calling.estimated_tokens)
+                reserved = admission.try_reserve(calling.estimated_tokens, calling)
             except Exception:
                 reserved = False  # a limiter's error is reported by the actor's path
             if not reserved:
@@ -470,7 +472,7 @@ class Executor(TaskSubmission, Actor[Calling]):
             with scope:
                 await admission.wait_unpaused()
                 slot = await admission.acquire_slot()  # held only once acquired
-                await admission.reserve(calling.estimated_tokens)
+                await admission.reserve(calling.estimated_tokens, calling)
                 reserved = True
         except Exception as exc:  # OversizeRequest, or a shared limiter's failure
             admission.release_slot(slot)
@@ -484,7 +486,7 @@ class Executor(TaskSubmission, Actor[Calling]):
             # Cancelled or timed out, possibly at the very instant admission succeeded:
             # give back what was taken so that the cancellation means "did not happen".
             if reserved:
-                admission.unreserve(calling.estimated_tokens)
+                admission.unreserve(calling.estimated_tokens, calling)
             admission.release_slot(slot)
             self._report.finish_unstarted(calling)
             return

@@ -35,6 +35,7 @@ class CallingQueue:
         "_room_waiters",
         "_seq",
         "capacity",
+        "tokens",
     )
 
     def __init__(self, capacity: int) -> None:
@@ -49,6 +50,7 @@ class CallingQueue:
         self._deadlines: list[tuple[float, int, Calling]] = []
         self._seq = 0
         self._changed = trio.Event()
+        self.tokens = 0  # the estimated tokens of the Callings queued
 
     def __len__(self) -> int:
         return len(self._queued)
@@ -58,6 +60,10 @@ class CallingQueue:
 
     def __contains__(self, calling: Calling) -> bool:
         return calling in self._queued
+
+    def load(self) -> tuple[int, int]:
+        """(Callings queued, their estimated tokens)."""
+        return len(self._queued), self.tokens
 
     def head(self) -> Calling:
         """The oldest queued Calling (the queue must not be empty)."""
@@ -121,12 +127,14 @@ class CallingQueue:
             if self._deadlines[0][2] is calling:
                 self._changed.set()
         self._queued[calling] = None
+        self.tokens += calling.estimated_tokens
 
     def remove(self, calling: Calling) -> bool:
         """Take ``calling`` off the queue and give its room back; False if not queued."""
         if calling not in self._queued:
             return False
         del self._queued[calling]
+        self.tokens -= calling.estimated_tokens
         self._room.release()
         return True
 
@@ -134,6 +142,7 @@ class CallingQueue:
         """Empty the queue; the Callings it held, oldest first."""
         leftovers = list(self._queued)
         self._queued.clear()
+        self.tokens = 0
         return leftovers
 
     # -- deadlines ------------------------------------------------------------------------

@@ -161,4 +161,4 @@ class Workers:
             self._slot_freed()
         self.in_flight -= 1
         self.tokens_in_flight -= estimate
-        self._admission.reconcile(estimate, calling.actual_tokens)
+        self._admission.settle(calling, estimate)

@@ -18,7 +18,7 @@ from callboard.endpoint._config import DEFAULT_TIMEOUT, AuthName
 from callboard.endpoint._transport import DEFAULT_MAX_RESPONSE_BYTES, Timeouts
 from callboard.errors import ConfigError
 from callboard.executor import Executor, RequestEvent
-from callboard.limits import Limiter
+from callboard.limits import AdmissionPolicy, Limiter
 from callboard.resilience import RetryPolicy
 
 from ._create import hook_options
@@ -28,6 +28,7 @@ from ._options import (
     DEFAULTED_OPTIONS,
     OWN_CHECKED,
     backend_attr,
+    ceiling_of,
     check_own,
     given_options,
     limiters,
@@ -83,6 +84,7 @@ class iModel:
         concurrency_limit: calls running at once, started or inline; ``None``: no limit.
         token_estimator: payload → tokens to reserve (:func:`~callboard.estimate_tokens`
             by default).
+        admission_policy: how limits are paced and learned (smooth pacing by default).
         event_buffer_size: lifecycle events the model's Broadcast buffers per reader.
         stream_buffer_size: chunks buffered between a streamed call and a slow reader.
         model: with ``provider``: the request's ``model`` field when a call has none.
@@ -144,6 +146,7 @@ class iModel:
         provider_metadata: Mapping[str, Any] | None = None,
         concurrency_limit: int | None = None,
         token_estimator: TokenEstimator | None = None,
+        admission_policy: AdmissionPolicy | None = None,
         event_buffer_size: int = 1024,
         stream_buffer_size: int = 64,
         model: str | None = None,
@@ -210,15 +213,13 @@ class iModel:
         self.limit_requests = limit_requests
         self.limit_tokens = limit_tokens
         self.concurrency_limit: int | None = concurrency_limit
-        requests, tokens = limiters(options)
-        self.rate_limiter: Limiter | None = requests
-        self.token_limiter: Limiter | None = tokens
-        self.limiter_objects: tuple[str, ...] = live_objects(
-            executor=executor,
-            rate_limiter=rate_limiter,
-            limit_requests=limit_requests,
-            limit_tokens=limit_tokens,
-        )
+        self.admission_policy = policy = admission_policy or AdmissionPolicy()
+        requests, tokens = limiters(options, policy)
+        # the limits as given or built (a TokenBucket for a number); admission paces and
+        # learns in front of them, drawing on them (executor.admission)
+        self.rate_limiter: Limiter | None = ceiling_of(requests)
+        self.token_limiter: Limiter | None = ceiling_of(tokens)
+        self.limiter_objects: tuple[str, ...] = live_objects(options)
         """The options given as live objects rather than numbers (not serializable)."""
         self.broadcast: Broadcast[LifecycleEvent] = Broadcast(event_buffer_size)
         self._rt = Runtime(
@@ -233,6 +234,7 @@ class iModel:
             concurrency_limit=concurrency_limit,
             estimator=token_estimator or estimate_tokens,
             stream_buffer=stream_buffer_size,
+            admission_policy=policy,
         )
         self.executor: Executor = self._rt.executor
         """The model's Executor (its actor admits the calls of a started model)."""

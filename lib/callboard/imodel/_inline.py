@@ -208,7 +208,7 @@ class InlineRunner:
 
     def _settle(self, calling: Calling, estimate: int, slot: object) -> None:
         self._give_slot(slot)
-        reconcile(self._tokens, estimate, calling.actual_tokens)
+        reconcile(self._tokens, estimate, calling.actual_tokens, charge=calling.charge)
 
     def _cancelled(self, calling: Calling) -> None:
         if not calling.finished:

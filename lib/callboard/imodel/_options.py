@@ -21,7 +21,7 @@ from callboard.endpoint._request_fields import check_request_fields
 from callboard.endpoint._transport import DEFAULT_MAX_RESPONSE_BYTES
 from callboard.errors import CallboardError, ConfigError
 from callboard.executor import Executor
-from callboard.limits import Limiter, TokenBucket
+from callboard.limits import AdaptiveLimiter, AdmissionPolicy, Limiter
 from callboard.providers import endpoint_model_type, get_provider
 
 from ._errors import ProviderUnavailable
@@ -32,6 +32,7 @@ __all__ = [
     "IMODEL_OPTIONS",
     "OWN_CHECKED",
     "backend_attr",
+    "ceiling_of",
     "check_own",
     "given_options",
     "limiter_for",
@@ -58,6 +59,7 @@ IMODEL_OPTIONS = (
     "provider_metadata",
     "concurrency_limit",
     "token_estimator",
+    "admission_policy",
     "event_buffer_size",
     "stream_buffer_size",
     *ENDPOINT_OPTIONS,
@@ -196,12 +198,16 @@ def backend_attr(backend: object, name: str, default: Any) -> Any:
     return None if callable(value) else value
 
 
-def limiter_for(limit: float | Limiter | None, period: float, unit: str) -> Limiter | None:
-    """A limit as iModel takes it: a number per ``period`` (a fresh TokenBucket), a
+def limiter_for(
+    limit: float | Limiter | None, period: float, unit: str, policy: AdmissionPolicy
+) -> Limiter | None:
+    """A limit as iModel takes it: a number per ``period`` (an AdaptiveLimiter, paced
+    smoothly by default and learning the provider's real limit, as in the Executor), a
     Limiter (used as it is: a RedisLimiter drops in unchanged) or ``None``."""
     if limit is None or isinstance(limit, Limiter):
         return limit
-    return TokenBucket(limit, period, unit="requests" if unit == "requests" else "tokens")
+    kind = "requests" if unit == "requests" else "tokens"
+    return AdaptiveLimiter(limit, period, unit=kind, policy=policy)
 
 
 OWN_CHECKED = tuple(inspect.signature(check_own).parameters)
@@ -212,21 +218,32 @@ DEFAULTED_OPTIONS = tuple(_ENDPOINT_DEFAULTS)
 sorts)."""
 
 
-def limiters(options: Mapping[str, Any]) -> tuple[Limiter | None, Limiter | None]:
+def ceiling_of(limiter: Limiter | None) -> Limiter | None:
+    """The limiter an AdaptiveLimiter paces in front of (the one the user gave, or the
+    TokenBucket a number built); any other limiter itself."""
+    return limiter.ceiling if isinstance(limiter, AdaptiveLimiter) else limiter
+
+
+def limiters(
+    options: Mapping[str, Any], policy: AdmissionPolicy
+) -> tuple[Limiter | None, Limiter | None]:
     """The request and token limiters iModel's options ask for: an ``executor``'s own,
     else ``rate_limiter`` or ``limit_requests``, and ``limit_tokens``."""
     executor: Executor | None = options["executor"]
     if executor is not None:
         return executor.requests_limiter, executor.tokens_limiter
     period = options["capacity_refresh_time"]
-    requests = options["rate_limiter"] or limiter_for(options["limit_requests"], period, "requests")
-    return requests, limiter_for(options["limit_tokens"], period, "tokens")
+    requests = options["rate_limiter"] or limiter_for(
+        options["limit_requests"], period, "requests", policy
+    )
+    return requests, limiter_for(options["limit_tokens"], period, "tokens", policy)
 
 
-def live_objects(**options: object) -> tuple[str, ...]:
-    """The names of the options given as live objects (a Limiter, an Executor), which
-    serialization cannot write as numbers."""
-    return tuple(key for key, value in options.items() if isinstance(value, Limiter | Executor))
+def live_objects(options: Mapping[str, Any]) -> tuple[str, ...]:
+    """The names of the limit options given as live objects (a Limiter, an Executor),
+    which serialization cannot write as numbers."""
+    names = ("executor", "rate_limiter", "limit_requests", "limit_tokens")
+    return tuple(key for key in names if isinstance(options[key], Limiter | Executor))
 
 
 def given_options(**options: Any) -> dict[str, Any]:

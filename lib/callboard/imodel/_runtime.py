@@ -10,7 +10,7 @@ import trio
 from callboard.actors import ActorStopped, Broadcast, LifecycleEvent
 from callboard.calling import Backend, Calling, CallingStatus, TokenEstimator
 from callboard.executor import Executor
-from callboard.limits import Limiter
+from callboard.limits import AdmissionPolicy, Limiter
 
 from ._create import CallingFactory
 from ._errors import ModelStopped
@@ -37,6 +37,7 @@ class Runtime:
         capacity_refresh_time, queue_capacity, concurrency_limit: for the Executor.
         estimator: payload → tokens to reserve.
         stream_buffer: chunks buffered for a slow stream reader.
+        admission_policy: how the Executor paces and learns the limits.
     """
 
     def __init__(
@@ -53,6 +54,7 @@ class Runtime:
         concurrency_limit: int | None,
         estimator: TokenEstimator,
         stream_buffer: int,
+        admission_policy: AdmissionPolicy,
     ) -> None:
         self.name = name
         self.emitter = emitter = Emitter(broadcast, hooks)
@@ -75,14 +77,16 @@ class Runtime:
             token_estimator=estimator,
             broadcast=broadcast,
             name=executor_name,
+            admission_policy=admission_policy,
         )
         attach = getattr(backend, "attach", None)
         if callable(attach):  # an Endpoint: feed it rate-limit headers, retries readmit
             attach(executor, broadcast=broadcast)
         self.inline = InlineRunner(
             pipeline,
-            requests=requests,
-            tokens=tokens,
+            # The Executor's adaptive limiters, not the ones given: both paths learn alike.
+            requests=executor.requests_limiter,
+            tokens=executor.tokens_limiter,
             estimator=estimator,
             paused_until=lambda: executor.paused_until,
             name=executor_name,

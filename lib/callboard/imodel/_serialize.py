@@ -17,7 +17,7 @@ import attrs
 from callboard.calling import Backend
 from callboard.endpoint import CircuitSettings, Timeouts
 from callboard.errors import ConfigError
-from callboard.limits import Limiter
+from callboard.limits import AdmissionPolicy, Limiter
 from callboard.resilience import RetryPolicy
 from callboard.serialization import converter, structure
 
@@ -57,6 +57,7 @@ class LimitsConfig:
     capacity_refresh_time: float = 60.0
     queue_capacity: int = 100
     concurrency_limit: int | None = None
+    admission_policy: AdmissionPolicy | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -156,6 +157,9 @@ def model_to_dict(model: iModel) -> dict[str, Any]:
             capacity_refresh_time=model.capacity_refresh_time,
             queue_capacity=model.queue_capacity,
             concurrency_limit=model.concurrency_limit,
+            admission_policy=None
+            if model.admission_policy == AdmissionPolicy()
+            else model.admission_policy,
         ),
     )
     data: dict[str, Any] = converter.unstructure(config)
@@ -191,6 +195,8 @@ def model_from_dict(data: object, *, backend: Backend | None) -> iModel:
         "provider_metadata": config.provider_metadata,
         "concurrency_limit": limits.concurrency_limit,
     }
+    if limits.admission_policy is not None:
+        common["admission_policy"] = limits.admission_policy
     if backend is None and config.backend is None and config.backend_data is not None:
         backend = _load_backend(config.name, config.backend_data)
     if backend is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from typing import Literal
 
 import trio
@@ -12,6 +11,7 @@ from callboard.errors import ConfigError
 
 from ._errors import OversizeRequest
 from ._state import RateLimitState
+from ._waiters import WaitLine
 
 __all__ = ["TokenBucket"]
 
@@ -25,14 +25,6 @@ _SLACK = 1e-9
 def _finite(value: object) -> bool:
     # Typed as object: callers pass whatever users gave, and bool is not a number here.
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-class _Waiter:
-    __slots__ = ("event", "n")
-
-    def __init__(self, n: float) -> None:
-        self.n = n
-        self.event = trio.Event()
 
 
 class TokenBucket:
@@ -116,7 +108,7 @@ class TokenBucket:
         # its own origin, so a bucket reused in a later run must not compare against them.
         self._run: trio.lowlevel.TrioToken | None = None
         self._paused_until = -math.inf
-        self._waiters: OrderedDict[_Waiter, None] = OrderedDict()
+        self._waiters = WaitLine()
 
     def __repr__(self) -> str:
         return (
@@ -178,27 +170,12 @@ class TokenBucket:
         if not self._waiters and self._take(n, trio.current_time()):
             await trio.lowlevel.cancel_shielded_checkpoint()
             return
-        waiter = _Waiter(n)
-        self._waiters[waiter] = None
-        try:
-            while True:
-                deadline = math.inf
-                if next(iter(self._waiters)) is waiter:
-                    now = trio.current_time()
-                    if self._take(n, now):
-                        del self._waiters[waiter]
-                        self._wake_head()
-                        return
-                    deadline = self._ready_at(n, now)
-                waiter.event = trio.Event()
-                with trio.move_on_at(deadline):
-                    await waiter.event.wait()
-        except BaseException:
-            was_head = next(iter(self._waiters)) is waiter
-            del self._waiters[waiter]
-            if was_head:
-                self._wake_head()
-            raise
+
+        async def attempt() -> float | None:
+            now = trio.current_time()
+            return None if self._take(n, now) else self._ready_at(n, now)
+
+        await self._waiters.wait(attempt)
 
     def try_acquire(self, n: float = 1) -> bool:
         """Take ``n`` units if they are there now and nobody is queued ahead; say whether.
@@ -290,5 +267,4 @@ class TokenBucket:
         return max(ready, math.nextafter(now, math.inf))
 
     def _wake_head(self) -> None:
-        if self._waiters:
-            next(iter(self._waiters)).event.set()
+        self._waiters.wake_head()

@@ -130,29 +130,75 @@ def parse_openai_headers(headers: Mapping[str, str]) -> RateLimitState:
     )
 
 
+_ANTHROPIC_TOKEN_ROUNDING = 1000  # "rounded to the nearest thousand", Anthropic documents
+
+
 def parse_anthropic_headers(headers: Mapping[str, str]) -> RateLimitState:
     """Read Anthropic's ``anthropic-ratelimit-*`` headers (and ``retry-after``).
 
-    Token figures come from the combined ``tokens-*`` headers, which report the most
-    restrictive token limit in effect; when those are absent, from ``input-tokens-*``.
-    RFC 3339 resets become seconds after the response's ``Date`` header.
+    Anthropic limits input tokens (ITPM) and output tokens (OTPM) separately and
+    reports each (``input-tokens-*``, ``output-tokens-*``); the combined ``tokens-*``
+    headers add them up, which says nothing about the one that runs out first. So the
+    token figures of the state (``limit_tokens``, ``remaining_tokens``, ``reset_tokens``)
+    are those of the *tightest* of the separate limits (the smallest share remaining),
+    and the combined headers are read only when neither is sent. Both are kept apart in
+    the ``*_input_tokens`` and ``*_output_tokens`` fields. Remaining-token counts are
+    rounded to the nearest thousand by Anthropic (``tokens_rounding=1000``). RFC 3339
+    resets become seconds after the response's ``Date`` header.
 
     Args:
         headers: response headers; names are matched case-insensitively.
+
+    Example:
+        >>> state = parse_anthropic_headers({
+        ...     "anthropic-ratelimit-input-tokens-limit": "40000",
+        ...     "anthropic-ratelimit-input-tokens-remaining": "39000",
+        ...     "anthropic-ratelimit-output-tokens-limit": "8000",
+        ...     "anthropic-ratelimit-output-tokens-remaining": "1000",
+        ...     "anthropic-ratelimit-tokens-limit": "48000",
+        ...     "anthropic-ratelimit-tokens-remaining": "40000",
+        ... })
+        >>> state.limit_tokens, state.remaining_tokens  # output is the tightest
+        (8000, 1000)
     """
     lowered = _lower(headers)
     now = _now(lowered)
     prefix = "anthropic-ratelimit-"
-    tokens = "tokens" if f"{prefix}tokens-remaining" in lowered else "input-tokens"
+
+    def read(name: str) -> tuple[int | None, int | None, float | None]:
+        return (
+            _integer(lowered.get(f"{prefix}{name}-limit")),
+            _integer(lowered.get(f"{prefix}{name}-remaining")),
+            _until(lowered.get(f"{prefix}{name}-reset"), now),
+        )
+
+    requests = read("requests")
+    input_tokens = read("input-tokens")
+    output_tokens = read("output-tokens")
+    separate = [t for t in (input_tokens, output_tokens) if t[1] is not None]
+    tokens = min(separate, key=_share_left) if separate else read("tokens")
     return RateLimitState(
-        limit_requests=_integer(lowered.get(f"{prefix}requests-limit")),
-        remaining_requests=_integer(lowered.get(f"{prefix}requests-remaining")),
-        reset_requests=_until(lowered.get(f"{prefix}requests-reset"), now),
-        limit_tokens=_integer(lowered.get(f"{prefix}{tokens}-limit")),
-        remaining_tokens=_integer(lowered.get(f"{prefix}{tokens}-remaining")),
-        reset_tokens=_until(lowered.get(f"{prefix}{tokens}-reset"), now),
+        limit_requests=requests[0],
+        remaining_requests=requests[1],
+        reset_requests=requests[2],
+        limit_tokens=tokens[0],
+        remaining_tokens=tokens[1],
+        reset_tokens=tokens[2],
         retry_after=parse_retry_after(lowered),
+        limit_input_tokens=input_tokens[0],
+        remaining_input_tokens=input_tokens[1],
+        reset_input_tokens=input_tokens[2],
+        limit_output_tokens=output_tokens[0],
+        remaining_output_tokens=output_tokens[1],
+        reset_output_tokens=output_tokens[2],
+        tokens_rounding=_ANTHROPIC_TOKEN_ROUNDING,
     )
+
+
+def _share_left(figures: tuple[int | None, int | None, float | None]) -> float:
+    limit, remaining, _ = figures
+    assert remaining is not None
+    return remaining / limit if limit else float(remaining)
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:

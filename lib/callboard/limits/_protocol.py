@@ -6,7 +6,7 @@ from typing import Protocol, runtime_checkable
 
 from ._state import RateLimitState
 
-__all__ = ["Limiter"]
+__all__ = ["Limiter", "SharedRate"]
 
 
 @runtime_checkable
@@ -47,4 +47,32 @@ class Limiter(Protocol):
 
     def observe(self, state: RateLimitState) -> None:
         """Adapt to what the provider reported; only ever lowers what is available."""
+        ...
+
+
+@runtime_checkable
+class SharedRate(Protocol):
+    """A limiter shared by processes that also shares what they learn of the provider.
+
+    :class:`~callboard.limits.RedisLimiter` implements it: when one process's
+    :class:`~callboard.limits.AdaptiveLimiter` cuts its rate after a 429, every process
+    on the key admits at the lower share of the configured rate, and each follows.
+    """
+
+    @property
+    def shared_share(self) -> float:
+        """The share of the configured rate every process admits at (1.0: all of it)."""
+        ...
+
+    @property
+    def shared_epoch(self) -> int:
+        """How often a process cut the shared rate (to notice another process's cut)."""
+        ...
+
+    def share_cut(self, share: float) -> None:
+        """Lower the shared rate to ``share`` of the configured one."""
+        ...
+
+    def share_raise(self, share: float) -> None:
+        """Raise it back to ``share``, unless another process cut it meanwhile."""
         ...

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
-import attrs
 import trio
 
 from callboard.actors import Broadcast, LifecycleEvent
@@ -15,12 +13,14 @@ from callboard.errors import ConfigError
 
 from ._bucket import TokenBucket
 from ._errors import LimitsError, OversizeRequest
+from ._redis_outage import Outage, RedisLimiterDown, RedisLimiterRecovered, RedisUnavailable
 from ._state import RateLimitState
+from ._waiters import WaitLine
 
 if TYPE_CHECKING:
     import coredis
 
-__all__ = ["RedisLimiter", "RedisLimiterDown", "RedisLimiterRecovered", "RedisUnavailable"]
+__all__ = ["RedisLimiter"]
 
 SCRIPT = resources.files("callboard.limits").joinpath("_redis_script.lua").read_text()
 
@@ -28,59 +28,6 @@ SCRIPT = resources.files("callboard.limits").joinpath("_redis_script.lua").read_
 _SLACK = 1e-9
 # The shortest local sleep between two script calls, so a wait rounded to zero cannot spin.
 _MIN_WAIT = 1e-4
-
-
-class RedisUnavailable(LimitsError):
-    """Redis could not be reached and the limiter fails closed (``on_outage="fail"``).
-
-    Nothing was admitted. The limiter tries Redis again at most every ``probe_interval``
-    seconds; in between it refuses at once. Restart or reconnect Redis, or construct the
-    limiter with ``on_outage="fallback"`` to keep going on a local bucket.
-
-    Attributes:
-        key: the Redis key of the limiter's bucket.
-        error: the type name of the error that showed Redis was down.
-    """
-
-    def __init__(self, key: str, error: str) -> None:
-        super().__init__(
-            f"the Redis server behind limiter {key!r} is unreachable ({error}); nothing is "
-            "admitted while it is down (on_outage='fail'); bring Redis back, or pass "
-            "on_outage='fallback' to admit on a local bucket meanwhile"
-        )
-        self.key = key
-        self.error = error
-
-
-@attrs.frozen(kw_only=True)
-class RedisLimiterDown(LifecycleEvent):
-    """A :class:`RedisLimiter` lost Redis and now follows its outage ``policy``."""
-
-    key: str
-    policy: Literal["fail", "fallback"]
-    error: str
-
-
-@attrs.frozen(kw_only=True)
-class RedisLimiterRecovered(LifecycleEvent):
-    """A :class:`RedisLimiter` reached Redis again after ``down_for`` seconds."""
-
-    key: str
-    down_for: float
-
-
-class _Outage(Exception):
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
-
-
-class _Waiter:
-    __slots__ = ("event", "n")
-
-    def __init__(self, n: float) -> None:
-        self.n = n
-        self.event = trio.Event()
 
 
 def _positive(value: object) -> bool:
@@ -196,12 +143,17 @@ class RedisLimiter:
         self._broadcast = broadcast
         self._timeout = float(timeout)
         self._probe_interval = float(probe_interval)
-        self._waiters: OrderedDict[_Waiter, None] = OrderedDict()
+        self._waiters = WaitLine()
         # Adjustments not yet sent to Redis.
         self._credit = 0.0
         self._debt = 0.0
         self._remaining: float | None = None
         self._retry_after = 0.0
+        # The share of the configured rate every process on the key admits at (learned
+        # from the provider), its epoch (cuts so far), and a proposal not yet sent.
+        self._share = 1.0
+        self._epoch = 0
+        self._proposal: tuple[float, int] | None = None  # (share, 1 cut | 2 raise)
         self._sha: str | None = None
         self._script_loads = 0
         self._down_since: float | None = None
@@ -246,6 +198,31 @@ class RedisLimiter:
         return self._down_since is not None
 
     @property
+    def shared_share(self) -> float:
+        """The share of the configured rate the processes on this key admit at, as of the
+        last script call (1.0 until a process learned the provider allows less)."""
+        return self._share
+
+    @property
+    def shared_epoch(self) -> int:
+        """How often a process on this key cut the shared rate, as of the last call."""
+        return self._epoch
+
+    def share_cut(self, share: float) -> None:
+        """Lower the rate every process on the key admits at to ``share`` of the
+        configured one (sent with the next script call; a lower share wins)."""
+        if 0 < share < 1 and (
+            self._proposal is None or self._proposal[1] != 1 or share < self._proposal[0]
+        ):
+            self._proposal = (share, 1)
+
+    def share_raise(self, share: float) -> None:
+        """Raise the shared rate to ``share`` of the configured one, unless some process
+        cut it since this one last heard (a cut always wins)."""
+        if share > 0 and self._proposal is None:
+            self._proposal = (min(1.0, share), 2)
+
+    @property
     def script_loads(self) -> int:
         """How often this limiter loaded its script into Redis (first use, ``NOSCRIPT``)."""
         return self._script_loads
@@ -265,26 +242,7 @@ class RedisLimiter:
         """
         self._check(n)
         await trio.lowlevel.checkpoint_if_cancelled()
-        waiter = _Waiter(n)
-        self._waiters[waiter] = None
-        try:
-            while True:
-                deadline = math.inf
-                if next(iter(self._waiters)) is waiter:
-                    deadline = await self._attempt(n)
-                    if deadline is None:
-                        del self._waiters[waiter]
-                        self._wake_head()
-                        return
-                waiter.event = trio.Event()
-                with trio.move_on_at(deadline):
-                    await waiter.event.wait()
-        except BaseException:
-            was_head = next(iter(self._waiters)) is waiter
-            del self._waiters[waiter]
-            if was_head:
-                self._wake_head()
-            raise
+        await self._waiters.wait(lambda: self._attempt(n))
 
     def try_acquire(self, n: float = 1) -> bool:
         """Take ``n`` without waiting if this process holds that much refunded credit.
@@ -359,7 +317,7 @@ class RedisLimiter:
         await trio.lowlevel.checkpoint_if_cancelled()
         try:
             _, _, level = await self._call(-1)
-        except _Outage as outage:
+        except Outage as outage:
             self._went_down(outage.error)
             raise RedisUnavailable(self._key, outage.error) from None
         self._came_back()
@@ -377,7 +335,7 @@ class RedisLimiter:
             return await self._degraded(n, self._down_error)
         try:
             granted, wait, _ = await self._call(n)
-        except _Outage as outage:
+        except Outage as outage:
             self._went_down(outage.error)
             return await self._degraded(n, outage.error)
         self._came_back()
@@ -399,13 +357,15 @@ class RedisLimiter:
     # -- Redis --------------------------------------------------------------------------
 
     async def _call(self, take: float) -> tuple[bool, float, float]:
-        """Run the script once with every pending adjustment; raise _Outage if Redis is down."""
+        """Run the script once with every pending adjustment; raise Outage if Redis is down."""
         import coredis.exceptions
 
         refund, debt = self._credit, self._debt
         remaining, retry_after = self._remaining, self._retry_after
+        proposal = self._proposal
         self._credit = self._debt = self._retry_after = 0.0
         self._remaining = None
+        self._proposal = None
         args: list[float] = [
             self._capacity,
             self._period,
@@ -414,20 +374,26 @@ class RedisLimiter:
             debt,
             -1.0 if remaining is None else remaining,
             retry_after,
+            -1.0 if proposal is None else proposal[0],
+            0 if proposal is None else proposal[1],
+            self._epoch,
         ]
         try:
             # Shielded: once sent, the script may have granted; its answer must be read.
             with trio.CancelScope(shield=True), trio.fail_after(self._timeout):
                 reply = await self._eval(args)
+                self._share, self._epoch = float(reply[3]), int(reply[4])
                 return int(reply[0]) == 1, float(reply[1]), float(reply[2])
         except (coredis.exceptions.RedisError, OSError, trio.TooSlowError) as exc:
             # The script may or may not have run. Keep what errs on the safe side if it
             # did: charges and feedback are kept for the next call, refunds are dropped.
             self._debt += debt
             self._retry_after = max(self._retry_after, retry_after)
+            if proposal is not None and proposal[1] == 1:
+                self.share_cut(proposal[0])  # a cut errs on the safe side: keep it
             if remaining is not None and (self._remaining is None or remaining < self._remaining):
                 self._remaining = remaining
-            raise _Outage(type(exc).__name__) from None
+            raise Outage(type(exc).__name__) from None
         raise AssertionError("unreachable: the shielded call returns or raises")
 
     async def _eval(self, args: list[float]) -> list[Any]:
@@ -443,8 +409,8 @@ class RedisLimiter:
         except coredis.exceptions.NoScriptError:
             await self._load()
             reply = await self._client.evalsha(self._sha, keys=keys, args=values)
-        if not isinstance(reply, list) or len(reply) != 3:  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise LimitsError(f"the limiter script answered {reply!r}, expected three values")
+        if not isinstance(reply, list) or len(reply) != 5:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise LimitsError(f"the limiter script answered {reply!r}, expected five values")
         return reply  # pyright: ignore[reportUnknownVariableType]
 
     async def _load(self) -> None:
@@ -490,5 +456,4 @@ class RedisLimiter:
             raise ConfigError(f"the amount must be a finite number >= 0, got {n!r}", field="n")
 
     def _wake_head(self) -> None:
-        if self._waiters:
-            next(iter(self._waiters)).event.set()
+        self._waiters.wake_head()

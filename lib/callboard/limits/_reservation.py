@@ -10,6 +10,8 @@ path of ``iModel`` both admit calls this way; so can a custom executor over any
 
 from __future__ import annotations
 
+from ._adaptive import AdaptiveLimiter
+from ._charge import TokenCharge
 from ._protocol import Limiter
 
 __all__ = ["reconcile", "release", "reserve", "try_reserve"]
@@ -58,12 +60,30 @@ def release(requests: Limiter | None, tokens: Limiter | None, amount: int) -> No
         tokens.refund(amount)
 
 
-def reconcile(tokens: Limiter | None, reserved: int, actual: int | None) -> None:
-    """Settle ``reserved`` tokens against the ``actual`` usage the provider reported.
+def reconcile(
+    tokens: Limiter | None,
+    reserved: int,
+    actual: int | None,
+    *,
+    estimate: int | None = None,
+    charge: TokenCharge | None = None,
+) -> None:
+    """Settle ``reserved`` tokens against what the provider reported.
 
-    Refunds what was reserved and not used, debits what was used beyond it; ``None``
-    (no usage reported) keeps the reservation as the charge.
+    For an :class:`AdaptiveLimiter` the settlement follows its policy's
+    ``token_accounting`` (``estimate`` is what the call's last attempt reserved,
+    ``charge`` the provider's breakdown). For any other limiter: refunds what was
+    reserved and not used, debits what was used beyond it; ``None`` (no usage reported)
+    keeps the reservation as the charge.
     """
+    if isinstance(tokens, AdaptiveLimiter):
+        tokens.settle(
+            reserved,
+            estimate=reserved if estimate is None else estimate,
+            actual=actual,
+            charge=charge,
+        )
+        return
     if tokens is None or actual is None:
         return
     difference = actual - reserved

@@ -87,14 +87,17 @@ class Deployment:
 
     def start_delay(self, tokens: int) -> float:
         """Seconds until its admission could start a call of ``tokens``: the Executor's
-        own estimate from its live buckets, learned limits, pause and queue."""
+        own estimate from its live buckets, learned limits, pause and queue, plus the
+        calls the Router sent here that have not reached its queue yet."""
         executor = self.model.executor
-        estimate = getattr(executor, "estimate_delay", None)  # TODO(adaptive): the real API
-        if callable(estimate):
-            return float(estimate(tokens))  # pyright: ignore[reportUnknownArgumentType, reportArgumentType]
-        limiter = executor.requests_limiter
-        rate: float = getattr(limiter, "rate", None) or 1.0
-        return (executor.queued + executor.in_flight + self.in_flight) / float(rate)
+        admission = executor.admission
+        delay = admission.estimate_delay(tokens)
+        unqueued = self.in_flight - executor.queued - executor.in_flight
+        if unqueued > 0 and admission.requests is not None:
+            rate = admission.requests.snapshot().effective_rate
+            if rate:  # seconds a second, per call not yet queued
+                delay += unqueued / rate
+        return delay
 
     # -- health ------------------------------------------------------------------------
 

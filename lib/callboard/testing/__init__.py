@@ -2,17 +2,19 @@
 
 :class:`FakeProvider` speaks OpenAI's (chat completions and the Responses API) and
 Anthropic's wire formats (JSON, SSE streams, error bodies, rate-limit headers), enforces
-per-key rate limits like the real services, injects faults on demand and records every
-request, so client code is tested over a real socket instead of mocks. Each documented
-shape (tool calls, refusals, signed thinking, cache usage, reasoning tokens, ``n``
-choices, log probabilities) is asked for with the request fields the real APIs use.
-See ``docs/testing.md``.
+per-key rate limits the ways the real services document (:class:`Enforcement`:
+quantized windows, token charging, foreign traffic on the key, headers on or off),
+injects faults on demand and records every request, so client code is tested over a real
+socket instead of mocks. Each documented shape (tool calls, refusals, signed thinking,
+cache usage, reasoning tokens, ``n`` choices, log probabilities) is asked for with the
+request fields the real APIs use. See ``docs/testing.md``.
 """
 
 from __future__ import annotations
 
 from ._answer import FLAG_WORD as FLAG_WORD
 from ._content import estimate_tokens as estimate_tokens
+from ._enforcement import Enforcement as Enforcement
 from ._faults import Fault as Fault
 from ._faults import FaultKind as FaultKind
 from ._faults import Latency as Latency
@@ -33,6 +35,7 @@ __all__ = [
     "FLAG_WORD",
     "REDACTED_THINKING_TRIGGER",
     "REFUSAL_TRIGGER",
+    "Enforcement",
     "FakeProvider",
     "FakeProviderStats",
     "Fault",

@@ -332,6 +332,15 @@ def messages(data: bytes, context: RouteContext) -> Prepared:
     """Answer a Messages API request deterministically (see ``_content``)."""
     reply = _Message(parse_json(data), context)
     charge, used = reply.prompt + reply.max_tokens, reply.prompt + reply.spoken.tokens
-    if not reply.stream:
-        return Prepared(Body(200, "application/json", json_bytes(reply.message())), charge, used)
-    return Prepared(reply.events(), charge, used)
+    answer = (
+        reply.events()
+        if reply.stream
+        else Body(200, "application/json", json_bytes(reply.message()))
+    )
+    return Prepared(
+        answer,
+        charge,
+        used,
+        output_tokens=reply.spoken.tokens,
+        cache_read_tokens=reply.cache.read,
+    )

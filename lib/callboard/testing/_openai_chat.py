@@ -266,7 +266,7 @@ def chat_completions(data: bytes, context: RouteContext) -> Prepared:
     """Answer a chat completion request deterministically (see ``_content``)."""
     chat = _Chat(parse_json(data), context)
     charge = chat.prompt + chat.max_tokens * chat.n
-    used = chat.prompt + sum(s.tokens for s in chat.spoken)
-    if not chat.stream:
-        return Prepared(Body(200, "application/json", chat.json()), charge, used)
-    return Prepared(chat.sse(), charge, used)
+    output = sum(s.tokens for s in chat.spoken)
+    used = chat.prompt + output
+    reply = chat.sse() if chat.stream else Body(200, "application/json", chat.json())
+    return Prepared(reply, charge, used, output_tokens=output)

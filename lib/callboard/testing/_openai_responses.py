@@ -335,6 +335,9 @@ def responses(data: bytes, context: RouteContext) -> Prepared:
     reply = _Response(parse_json(data), context)
     limit = reply.max_output or _DEFAULT_MAX_OUTPUT
     charge, used = reply.prompt + limit, reply.prompt + reply.spoken.tokens
-    if not reply.stream:
-        return Prepared(Body(200, "application/json", json_bytes(reply.response())), charge, used)
-    return Prepared(reply.events(), charge, used)
+    answer = (
+        reply.events()
+        if reply.stream
+        else Body(200, "application/json", json_bytes(reply.response()))
+    )
+    return Prepared(answer, charge, used, output_tokens=reply.spoken.tokens)

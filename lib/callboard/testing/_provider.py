@@ -17,6 +17,7 @@ import trio
 
 from callboard.errors import ConfigError
 
+from ._enforcement import Enforcement
 from ._fault_plan import FaultPlan
 from ._faults import Fault, Latency, RouteFaults
 from ._http import Connection, ConnectionDone, ProtocolError
@@ -51,7 +52,17 @@ class FakeProvider:
             ``/v1/messages``); each key has its own buckets.
         rpm: requests per minute per key (``None``: unlimited).
         tpm: tokens per minute per key (``None``: unlimited), charged prompt estimate
-            plus ``max_tokens`` on admission and refunded to actual output afterwards.
+            plus ``max_tokens`` on admission and, by default, refunded to actual output
+            afterwards (``enforcement.charging``).
+        itpm: uncached input tokens per minute per key, Anthropic's ITPM (``None``:
+            unlimited): charged on admission; prompt-cache reads do not count unless
+            ``enforcement.cache_reads_count``.
+        otpm: output tokens per minute per key, Anthropic's OTPM (``None``: unlimited):
+            a request needs a positive balance and is charged the output it produced.
+        enforcement: how the limits are enforced: windows shorter than a minute,
+            charging, foreign traffic on the key, which headers are sent
+            (:class:`Enforcement`; the default is one full-minute bucket per limit,
+            unused tokens refunded, every header sent).
         latency: delay before every response (a route's :class:`RouteFaults` may
             override it).
         faults: random faults per route path, ``"*"`` for every route.
@@ -87,6 +98,9 @@ class FakeProvider:
         keys: Iterable[str] = ("test-key",),
         rpm: int | None = None,
         tpm: int | None = None,
+        itpm: int | None = None,
+        otpm: int | None = None,
+        enforcement: Enforcement = Enforcement(),  # noqa: B008 - frozen value
         latency: Latency = Latency(),  # noqa: B008 - frozen value
         faults: Mapping[str, RouteFaults] | None = None,
         seed: int = 0,
@@ -105,8 +119,16 @@ class FakeProvider:
             raise ConfigError(
                 "FakeProvider keys must be at least one non-empty string", field="keys"
             )
-        rpm = _check_limit("rpm", rpm)
-        tpm = _check_limit("tpm", tpm)
+        limits = {
+            "requests": _check_limit("rpm", rpm),
+            "tokens": _check_limit("tpm", tpm),
+            "input_tokens": _check_limit("itpm", itpm),
+            "output_tokens": _check_limit("otpm", otpm),
+        }
+        if not isinstance(enforcement, Enforcement):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ConfigError(
+                "FakeProvider enforcement must be an Enforcement", field="enforcement"
+            )
         if not isinstance(latency, Latency):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ConfigError("FakeProvider latency must be a Latency", field="latency")
         self._plan = FaultPlan(faults or {}, latency, seed)
@@ -126,8 +148,9 @@ class FakeProvider:
         self._responder = Responder(
             keys=accepted,
             models=served,
-            rpm=rpm,
-            tpm=tpm,
+            limits=limits,
+            enforcement=enforcement,
+            seed=seed,
             plan=self._plan,
             epoch=epoch,
             log=self._log,
@@ -151,6 +174,11 @@ class FakeProvider:
     def stats(self) -> FakeProviderStats:
         """A snapshot of the counters."""
         return self._log.stats
+
+    @property
+    def foreign_requests(self) -> int:
+        """Requests someone else on the keys made so far (``Enforcement.foreign_share``)."""
+        return self._responder.foreign_requests
 
     @property
     def requests(self) -> tuple[RecordedRequest, ...]:

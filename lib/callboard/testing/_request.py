@@ -27,7 +27,7 @@ class RouteContext:
     number: int  # 1 for the first request the provider received
     content_type: str = ""  # the request's Content-Type header
     prefer: str = ""  # the request's Prefer header (Replicate's ``wait``)
-    cache: PromptCache | None = None
+    cache: PromptCache | None = None  # the key's prompt cache
     now: float = 0.0  # trio time, for the cache's lifetimes
     signing_key: bytes = b"callboard-fake-provider"
 

@@ -3,9 +3,10 @@
 In order: the route, the method, the credentials and the body are checked (each refused
 with the status and error body the real API uses); then the fault plan may answer with
 an error, a 502 page or a stall; then the key's rate limits admit the request or refuse
-it with a 429 and retry headers; then the reply goes out, a JSON body or an SSE stream,
-cut short or corrupted if the fault says so. Tokens charged at admission beyond what the
-reply used are refunded however the delivery ends.
+it with a 429 and retry headers (see :class:`~callboard.testing.Enforcement` for how
+harshly); then the reply goes out, a JSON body or an SSE stream, cut short or corrupted
+if the fault says so. However the delivery ends, the request is settled with its limits
+(output tokens charged, unused ``max_tokens`` refunded unless the charging says not).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import trio
 from . import _clock
 from ._auth import authenticate
 from ._cache import PromptCache
+from ._enforcement import Enforcement
 from ._fault_plan import FaultPlan
 from ._faults import Fault, FaultKind
 from ._http import Connection, ConnectionDone, HttpRequest
-from ._ratelimit import Admission, KeyLimits, Rejection
+from ._ratelimit import Admission, Cost, KeyLimits, Rejection
 from ._ratelimit_headers import rate_limit_headers, retry_headers
 from ._recording import RecordedRequest, RequestLog
 from ._request import RouteContext
@@ -49,8 +51,9 @@ class Responder:
         *,
         keys: frozenset[str],
         models: frozenset[str] | None,
-        rpm: int | None,
-        tpm: int | None,
+        limits: dict[str, int | None],
+        enforcement: Enforcement,
+        seed: int,
         plan: FaultPlan,
         epoch: datetime,
         log: RequestLog,
@@ -58,14 +61,15 @@ class Responder:
     ) -> None:
         self._keys = keys
         self._signing_key = signing_key
-        self._cache = PromptCache()
         self._models = models
-        self._rpm = rpm
-        self._tpm = tpm
+        self._per_minute = limits
+        self._enforcement = enforcement
+        self._seed = seed
         self._plan = plan
         self._epoch = epoch
         self._log = log
         self._limits: dict[str, KeyLimits] = {}
+        self._caches: dict[str, PromptCache] = {}
         self._in_flight = 0
         self.started_at = 0.0
 
@@ -123,7 +127,7 @@ class Responder:
             number=record.number,
             content_type=request.header("content-type") or "",
             prefer=request.header("prefer") or "",
-            cache=self._cache,
+            cache=self._caches.setdefault(key, PromptCache()),
             now=trio.current_time(),
             signing_key=self._signing_key,
         )
@@ -165,11 +169,12 @@ class Responder:
 
         limits = self._key_limits(key)
         now = trio.current_time()
+        cost = self._cost(prepared)
         if fault is not None and fault.kind is FaultKind.RATE_LIMITED:
             wait = fault.seconds if fault.seconds is not None else 1.0
             verdict: Admission | Rejection = Rejection(wait, "requests")
         else:
-            verdict = limits.admit(prepared.charge, now)
+            verdict = limits.admit(cost, now)
         if isinstance(verdict, Rejection):
             await self._rate_limited(connection, record, family, key, verdict, prepared, request_id)
             return
@@ -185,9 +190,20 @@ class Responder:
             await _sleep(delay)
             await self._deliver(connection, record, route, family, key, prepared, fault, request_id)
         finally:
-            refund = prepared.charge - prepared.used
-            limits.refund(refund, trio.current_time())
+            refund = limits.settle(cost, trio.current_time())
             self._log.bump(tokens_refunded=self._log.stats.tokens_refunded + refund)
+
+    def _cost(self, prepared: Prepared) -> Cost:
+        output = prepared.output_tokens
+        input_tokens = prepared.used - output
+        if not self._enforcement.cache_reads_count:
+            input_tokens -= prepared.cache_read_tokens
+        return Cost(
+            tokens=prepared.charge,
+            tokens_used=prepared.used,
+            input_tokens=max(0, input_tokens),
+            output_tokens=output,
+        )
 
     async def _rate_limited(
         self,
@@ -200,20 +216,23 @@ class Responder:
         request_id: list[tuple[str, str]],
     ) -> None:
         self._log.bump(rate_limited=self._log.stats.rate_limited + 1)
+        what = verdict.limited_by.replace("_", " ")
+        limit = self._per_minute.get(verdict.limited_by)
+        retry = self._enforcement.retry_after
         if verdict.retry_after is None:
             message = (
-                f"Request too large: it needs {prepared.charge} tokens but the limit is "
-                f"{self._tpm} tokens per minute. Reduce the prompt or max_tokens."
+                f"Request too large: it needs more {what} than the limit of {limit} "
+                f"{what} per minute. Reduce the prompt or max_tokens."
             )
             body = error_reply(family, 429, message, code="rate_limit_exceeded")
-            extra = [*request_id, ("x-should-retry", "false")]
+            extra = [*request_id, *([("x-should-retry", "false")] if retry else [])]
         else:
             message = (
-                f"Rate limit reached for {verdict.limited_by} per minute. "
+                f"Rate limit reached for {what} per minute (limit {limit}). "
                 f"Please try again in {_clock.go_duration(verdict.retry_after)}."
             )
             body = error_reply(family, 429, message, code="rate_limit_exceeded")
-            extra = [*request_id, *retry_headers(verdict.retry_after)]
+            extra = [*request_id, *(retry_headers(verdict.retry_after) if retry else [])]
         await self._send(connection, record, body, family, key, extra)
 
     async def _deliver(
@@ -308,18 +327,20 @@ class Responder:
     ) -> None:
         record.status = body.status
         headers = self.base_headers(body, family)
-        headers += self._limit_headers(family, key)
+        headers += self._limit_headers(family, key, body.status)
         headers += extra
         if 400 <= body.status < 500 and body.status != 429:
             self._log.bump(rejected=self._log.stats.rejected + 1)
         await connection.send_body(body.status, headers, body.data)
 
-    def _limit_headers(self, family: Family, key: str | None) -> list[tuple[str, str]]:
-        if key is None:
+    def _limit_headers(
+        self, family: Family, key: str | None, status: int = 200
+    ) -> list[tuple[str, str]]:
+        mode = self._enforcement.headers
+        if key is None or mode == "never" or (mode == "on_429" and status != 429):
             return []
         now, wall = self._now()
-        requests, tokens = self._key_limits(key).view(now)
-        return rate_limit_headers(family, requests, tokens, wall)
+        return rate_limit_headers(family, self._key_limits(key).views(now), wall)
 
     def _request_id_header(self, family: Family, record: RecordedRequest) -> tuple[str, str]:
         name = "request-id" if family == "anthropic" else "x-request-id"
@@ -327,8 +348,18 @@ class Responder:
 
     def _key_limits(self, key: str) -> KeyLimits:
         if key not in self._limits:
-            self._limits[key] = KeyLimits(self._rpm, self._tpm, trio.current_time())
+            self._limits[key] = KeyLimits(
+                self._per_minute,
+                self._enforcement,
+                trio.current_time(),
+                seed=f"{self._seed}:{key}",
+            )
         return self._limits[key]
+
+    @property
+    def foreign_requests(self) -> int:
+        """Requests someone else on the keys made so far (``Enforcement.foreign_share``)."""
+        return sum(limits.foreign_requests for limits in self._limits.values())
 
     def _now(self) -> tuple[float, datetime]:
         now = trio.current_time()

@@ -61,12 +61,16 @@ class Prepared:
 
     ``charge`` is what the token bucket takes on admission (prompt estimate plus
     ``max_tokens``); ``used`` is what the reply actually consumed (prompt plus output);
-    the difference is refunded when the response is done.
+    the difference is refunded when the response is done. ``output_tokens`` is the
+    output part of ``used`` and ``cache_read_tokens`` the part of its prompt read from
+    the prompt cache (the rate limits that count input and output apart need them).
     """
 
     reply: Body | Sse
     charge: int
     used: int
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
 
 
 @attrs.frozen
