@@ -28,7 +28,6 @@ from ._options import (
     DEFAULTED_OPTIONS,
     OWN_CHECKED,
     backend_attr,
-    ceiling_of,
     check_own,
     given_options,
     limiters,
@@ -215,10 +214,8 @@ class iModel:
         self.concurrency_limit: int | None = concurrency_limit
         self.admission_policy = policy = admission_policy or AdmissionPolicy()
         requests, tokens = limiters(options, policy)
-        # the limits as given or built (a TokenBucket for a number); admission paces and
-        # learns in front of them, drawing on them (executor.admission)
-        self.rate_limiter: Limiter | None = ceiling_of(requests)
-        self.token_limiter: Limiter | None = ceiling_of(tokens)
+        self.rate_limiter: Limiter | None = requests  # paced and learning (AdaptiveLimiter)
+        self.token_limiter: Limiter | None = tokens
         self.limiter_objects: tuple[str, ...] = live_objects(options)
         """The options given as live objects rather than numbers (not serializable)."""
         self.broadcast: Broadcast[LifecycleEvent] = Broadcast(event_buffer_size)
