@@ -313,3 +313,15 @@ def test_literal_blocks_render_as_code(reference_site: Path) -> None:
     block = example[example.index('<details class="example"') :]
     code = block[block.index('<div class="highlight"><pre>') : block.index("</pre>")]
     assert "with bus.subscribe() as sub:" in html.unescape(re.sub(r"<[^>]+>", "", code))
+
+
+def test_no_sphinx_role_prints_literally(reference_site: Path) -> None:
+    # mkdocstrings renders Markdown: ":class:`Calling`" came out as text. Docstrings use
+    # autorefs cross-references instead, [`Calling`][callboard.Calling].
+    role = re.compile(r":(?:class|meth|func|attr|data|exc|mod|obj):")
+    for page in sorted(reference_site.rglob("index.html")):
+        found = role.findall(_text(page.read_text(encoding="utf-8")))
+        assert found == [], f"{page.relative_to(reference_site)} shows Sphinx roles"
+    # the cross-references render as links to the names' entries on the callboard page
+    page = (reference_site / "calling" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../callboard/#callboard.' in page

@@ -1,6 +1,6 @@
 """The root of callboard's error hierarchy.
 
-Every error callboard raises on purpose derives from :class:`CallboardError`, so one
+Every error callboard raises on purpose derives from ``CallboardError``, so one
 ``except callboard.CallboardError`` catches them all. Each layer defines its own
 subclasses next to the code that raises them (``callboard.actors``, ``callboard.limits``,
 ...); ``callboard`` re-exports all of them.

@@ -1,8 +1,8 @@
 """The project's one cattrs converter, at the bottom of the layers so every layer can use it.
 
-``converter`` is the single :class:`cattrs.Converter` callboard (un)structures its
+``converter`` is the single ``Converter`` callboard (un)structures its
 configuration with; each layer registers its config classes on it rather than building
-its own. :func:`structure` turns cattrs' error group into one :class:`ConfigError`
+its own. ``structure`` turns cattrs' error group into one [`ConfigError`][callboard.ConfigError]
 that names every field's problem.
 """
 
@@ -25,7 +25,7 @@ _T = TypeVar("_T")
 
 
 def structure(data: Mapping[str, Any], cls: type[_T], what: str) -> _T:
-    """``data`` as ``cls`` through :data:`converter`, or one ConfigError naming every problem.
+    """``data`` as ``cls`` through ``converter``, or one ConfigError naming every problem.
 
     Args:
         data: the decoded JSON (a mapping).

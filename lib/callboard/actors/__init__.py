@@ -1,8 +1,8 @@
 """callboard.actors: the generic actor runtime (knows nothing about models or HTTP).
 
-- :class:`Actor` / :class:`ActorRef`: a task with a bounded mailbox; ``tell`` and ``ask``.
-- :class:`Supervisor`: OTP supervision (strategies, restart types, intensity, escalation).
-- :class:`Broadcast`: the lossy lifecycle event bus; :class:`LifecycleEvent` is the base
+- ``Actor`` / ``ActorRef``: a task with a bounded mailbox; ``tell`` and ``ask``.
+- ``Supervisor``: OTP supervision (strategies, restart types, intensity, escalation).
+- ``Broadcast``: the lossy lifecycle event bus; ``LifecycleEvent`` is the base
   of every event published on it.
 """
 

@@ -1,13 +1,13 @@
 """Actor and ActorRef: a task that owns its state and handles messages one at a time.
 
 An actor reads ``(message, reply_slot)`` envelopes from a bounded Trio memory channel
-(its mailbox). ``tell`` sends without a slot; ``ask`` sends with a :class:`ReplySlot`
+(its mailbox). ``tell`` sends without a slot; ``ask`` sends with a ``ReplySlot``
 and parks until the actor settles it.
 
 Crash semantics follow OTP ("let it crash"): an exception escaping ``handle`` ends the
 actor's ``run`` with that exception, whether the message came through ``tell`` or
 ``ask``. The asker of the failing message gets the same exception raised, every other
-ask still waiting in the mailbox gets :class:`ActorStopped`, and the actor's supervisor
+ask still waiting in the mailbox gets ``ActorStopped``, and the actor's supervisor
 decides whether to restart it. Catch errors inside ``handle`` and return them as values
 when a bad request should not cost the actor its state.
 """
@@ -34,10 +34,10 @@ _BATCH = 32  # mailbox messages an actor may take between two schedule points
 
 
 class Actor(Generic[M]):
-    """Base class for actors: subclass it and override :meth:`handle`.
+    """Base class for actors: subclass it and override ``handle()``.
 
     Start an actor inside a nursery: ``ref = await nursery.start(actor.run)``. ``run``
-    reports ready (with the actor's :class:`ActorRef`) only after :meth:`on_start` ran.
+    reports ready (with the actor's [`ActorRef`][callboard.ActorRef]) only after ``on_start()`` ran.
     The same actor object can be run again after it stopped (a supervisor restart does
     exactly that); its ``ref`` stays valid across runs and each run gets a fresh mailbox.
 
@@ -193,7 +193,7 @@ class Actor(Generic[M]):
 
 
 class ActorRef(Generic[M]):
-    """The handle used to message an :class:`Actor`: ``tell``, ``ask``, ``stop``."""
+    """The handle used to message an [`Actor`][callboard.Actor]: ``tell``, ``ask``, ``stop``."""
 
     __slots__ = ("_actor",)
 

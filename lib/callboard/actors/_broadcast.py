@@ -2,7 +2,7 @@
 
 Each subscriber owns a bounded deque. ``publish`` appends to every deque (dropping the
 oldest entry of a full one and counting it) and wakes readers that wait: it never blocks
-and costs O(subscribers). A reader that fell behind gets one :class:`Lagged` telling it
+and costs O(subscribers). A reader that fell behind gets one [`Lagged`][callboard.Lagged] telling it
 exactly how many events it lost, then continues from the oldest event still retained.
 """
 
@@ -110,9 +110,9 @@ class Broadcast(Generic[T]):
 
 
 class Subscription(Generic[T]):
-    """One subscriber's view of a :class:`Broadcast`: an async iterator of events.
+    """One subscriber's view of a [`Broadcast`][callboard.Broadcast]: an async iterator of events.
 
-    Iteration raises :class:`Lagged` once after events were dropped, then goes on; it
+    Iteration raises [`Lagged`][callboard.Lagged] once after events were dropped, then goes on; it
     stops when the broadcast is closed (after the buffered events were read) or when this
     subscription is closed. Leaving the ``with`` / ``async with`` block unsubscribes.
     Only this subscription's reader is affected by its lag, close or crash.
@@ -177,9 +177,9 @@ class Subscription(Generic[T]):
         raise trio.WouldBlock
 
     async def receive(self) -> T:
-        """Wait for the next event (see :meth:`receive_nowait` for what it raises).
+        """Wait for the next event (see ``receive_nowait()`` for what it raises).
 
-        Cancellation means no event was consumed. Raising :class:`Lagged` does not yield
+        Cancellation means no event was consumed. Raising ``Lagged`` does not yield
         to other tasks, so reading again right away returns the oldest retained event.
         """
         await trio.lowlevel.checkpoint_if_cancelled()

@@ -1,7 +1,7 @@
 """Errors raised by the actor layer.
 
-Every error here derives from :class:`ActorError`, itself a
-:class:`~callboard.errors.CallboardError`, so callers can catch the whole layer at once or
+Every error here derives from [`ActorError`][callboard.ActorError], itself a
+[`CallboardError`][callboard.CallboardError], so callers can catch the whole layer at once or
 one precise condition.
 """
 

@@ -1,4 +1,4 @@
-"""The lifecycle events every layer publishes on a :class:`~callboard.actors.Broadcast`."""
+"""The lifecycle events every layer publishes on a [`Broadcast`][callboard.Broadcast]."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """What a supervisor keeps per child: its spec, the incarnation now running, how one ended.
 
-A child outlives its incarnations: each start gives it a fresh :class:`Incarnation`
+A child outlives its incarnations: each start gives it a fresh ``Incarnation``
 (its own shielded scope and end event), and each incarnation's end reaches the
-supervisor as one :class:`ExitReport`. Comparing a report's incarnation with the child's
+supervisor as one ``ExitReport``. Comparing a report's incarnation with the child's
 current one is how the supervisor tells a live exit from an older incarnation's.
 """
 
@@ -22,7 +22,7 @@ class Incarnation:
     """One incarnation of a child: its scope, its end, its started value.
 
     The scope is shielded from the moment the child reported ready (see
-    :class:`StartRelay`): from then on only the supervisor stops it. Not before: a
+    ``StartRelay``): from then on only the supervisor stops it. Not before: a
     supervisor cancelled while it starts a child must reach that child, or trio would
     keep the child in ``start``'s own nursery, where nobody would ever stop it.
     """

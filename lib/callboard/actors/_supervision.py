@@ -1,12 +1,12 @@
 """Supervision: a supervisor's children while it runs, and the OTP rules applied to them.
 
 Each child runs in its own task in the supervisor's nursery, under a cancel scope only
-:meth:`Supervision.terminate` cancels (shielded once the child is ready), and reports its end on the
-supervisor's exit channel. :meth:`Supervision.on_exit` applies the restart type
+``terminate()`` cancels (shielded once the child is ready), and reports its end on the
+supervisor's exit channel. ``on_exit()`` applies the restart type
 (PERMANENT, TRANSIENT, TEMPORARY), picks the group the strategy restarts with the child
 (ONE_FOR_ONE, ONE_FOR_ALL, REST_FOR_ONE), counts the restart against the intensity and,
 past it, stops every child and hands back the escalation. It takes no lock of its
-own: the :class:`Supervisor` that owns it handles exits and runtime calls one at a time
+own: the ``Supervisor`` that owns it handles exits and runtime calls one at a time
 under its lock.
 """
 

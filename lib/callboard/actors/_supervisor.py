@@ -21,15 +21,15 @@ Rules, as in OTP:
   ones that had stopped;
 - every restart counts toward the intensity: more than ``max_restarts`` restarts within
   ``max_seconds`` (on ``trio.current_time()``) makes the supervisor stop all children in
-  reverse order and raise :class:`SupervisorEscalation` from ``run``;
+  reverse order and raise [`SupervisorEscalation`][callboard.SupervisorEscalation] from ``run``;
 - a child still running ``shutdown`` seconds after being cancelled is reported with
-  :class:`ChildShutdownTimeout` and the supervisor moves on. Trio cannot abandon a task,
+  ``ChildShutdownTimeout`` and the supervisor moves on. Trio cannot abandon a task,
   so the stuck task stays in the supervisor's nursery and ``run`` returns only once it
   ends by itself.
 
 This module is the supervisor's public face: its configuration, its run loop and the
-runtime child API (``start_child`` ... ``which_children``). :class:`Supervision` applies
-the rules above, :class:`RestartIntensity` counts the restarts, and
+runtime child API (``start_child`` ... ``which_children``). ``Supervision`` applies
+the rules above, ``RestartIntensity`` counts the restarts, and
 ``_supervised_child`` holds what is kept per child.
 """
 
@@ -61,7 +61,7 @@ class Supervisor:
 
     Args:
         children: the initial child specs, started in this order.
-        strategy: which children restart together (see :class:`Strategy`).
+        strategy: which children restart together (see [`Strategy`][callboard.Strategy]).
         max_restarts: restarts allowed within ``max_seconds`` before escalating (>= 0).
         max_seconds: the intensity window, in seconds of ``trio.current_time()`` (> 0).
         broadcast: where lifecycle events go (ChildStarted, ChildExited, ...); optional.
@@ -272,7 +272,7 @@ class Supervisor:
         """Stop a child (its spec is kept, except a TEMPORARY child's, which is removed).
 
         Waits up to the child's ``shutdown`` for it to end; one still running then is
-        reported (``ChildShutdownTimeout``) and listed by :meth:`which_children` as
+        reported (``ChildShutdownTimeout``) and listed by ``which_children()`` as
         running and stopping until its task ends by itself.
 
         Raises:

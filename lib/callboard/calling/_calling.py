@@ -119,7 +119,7 @@ class Calling:
     """One call: its request, its progress and, once finished, its outcome.
 
     A Calling reaches exactly one terminal state (completed, failed, cancelled, aborted);
-    a second terminal transition raises :class:`CallingAlreadyFinished`. Waiters park on
+    a second terminal transition raises ``CallingAlreadyFinished``. Waiters park on
     an event created only when someone waits, so a queued Calling stays small.
 
     Times are Trio clock readings (``trio.current_time()``), ``None`` until they happen.
@@ -130,7 +130,7 @@ class Calling:
         streaming: whether the backend should stream the response.
         estimated_tokens: tokens to reserve; 0 lets the executor's estimator decide.
         stream_sink: for a streaming call, where the backend sends each
-            :class:`~callboard.StreamDelta` as it arrives (``await
+            [`StreamDelta`][callboard.StreamDelta] as it arrives (``await
             sink.send(delta)``; a full buffer slows the stream down, it never drops)
             and still returns the final response from ``execute``. The Calling closes
             the sink when it finishes, whichever way, so a reader sees the end of the
@@ -168,7 +168,7 @@ class Calling:
     _done: trio.Event | None = attrs.field(default=None, init=False, repr=False)
     _owner: CallingOwner | None = attrs.field(default=None, init=False, repr=False)
     scope: trio.CancelScope | None = attrs.field(default=None, init=False, repr=False)
-    """The cancel scope its owner admits or runs it in; :meth:`cancel` cancels it."""
+    """The cancel scope its owner admits or runs it in; ``cancel()`` cancels it."""
     deadline: float = attrs.field(default=math.inf, init=False, repr=False)
     """Trio time by which it must finish; its owner sets it from ``timeout`` at submit."""
     deployment: str | None = attrs.field(default=None, init=False)
@@ -217,7 +217,7 @@ class Calling:
             await trio.lowlevel.checkpoint()
 
     def outcome(self) -> Any:
-        """The response of a finished call, or raise its error (see :meth:`wait`).
+        """The response of a finished call, or raise its error (see ``wait()``).
 
         Raises:
             CallingStateError: the call has not finished yet.

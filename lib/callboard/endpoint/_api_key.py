@@ -1,7 +1,7 @@
 """Where an API key comes from: one rule for every ``api_key=`` callboard takes.
 
 ``iModel``, ``match_endpoint``, ``EndpointConfig`` and the ``Model`` factories all read
-their key options through :func:`key_source`, so a value means the same thing
+their key options through ``key_source``, so a value means the same thing
 everywhere. Two forms say what they are:
 
 - ``api_key=Secret("sk-...")``: the key itself;
@@ -9,7 +9,7 @@ everywhere. Two forms say what they are:
 
 A bare string is still taken, and read by its look: capitals, digits and underscores
 (``OPENAI_API_KEY``) name a variable, anything else (``"sk-live-..."``) is the key,
-wrapped in a :class:`Secret` at once so it never shows. When that reading turns out
+wrapped in a [`Secret`][callboard.Secret] at once so it never shows. When that reading turns out
 wrong the error says how the string was read and which explicit form to use.
 """
 
@@ -36,7 +36,7 @@ def key_source(api_key: object, api_key_env: object = None, *, field: str = "api
     """Read ``api_key`` / ``api_key_env`` by the one rule above.
 
     Returns:
-        The variable's name, the key as a :class:`Secret`, or ``None`` (neither given:
+        The variable's name, the key as a [`Secret`][callboard.Secret], or ``None`` (neither given:
         the provider's conventional variable is used).
 
     Raises:

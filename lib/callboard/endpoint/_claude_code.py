@@ -109,9 +109,9 @@ class ClaudeCodeConfig:
         """The argv of one run (the prompt goes on stdin, not here).
 
         Args:
-            model: overrides :attr:`model`.
+            model: overrides ``model``.
             resume: the session id to continue.
-            append_system_prompt: added to :attr:`append_system_prompt`.
+            append_system_prompt: added to ``append_system_prompt``.
             streaming: whether the caller streams (enables partial messages).
         """
         args = [self.executable, "-p", "--output-format", "stream-json", "--verbose"]
@@ -212,7 +212,7 @@ class ClaudeCode:
             NotFound: the executable does not exist.
             InvalidResponse: the CLI printed something that is not stream-json.
             StreamInterrupted: the output ended without a result (partial text kept).
-            ProviderError: the CLI failed (:class:`ClaudeCodeFailed`, or a better type
+            ProviderError: the CLI failed (``ClaudeCodeFailed``, or a better type
                 such as ``RateLimited`` when its message says so).
         """
         request = _request(calling.payload, self.session_id)

@@ -1,7 +1,7 @@
 """EndpointConfig: everything an Endpoint is built from, validated at once, as data.
 
 The config is a frozen attrs value checked when it is built: every bad field is found
-and reported together in one :class:`InvalidEndpointConfig`. It serializes through the
+and reported together in one ``InvalidEndpointConfig``. It serializes through the
 project's one cattrs converter; an API key survives serialization only as the *name* of
 the environment variable holding it, never as a value.
 """
@@ -66,8 +66,8 @@ def _seconds(value: object) -> bool:
 
 @attrs.frozen(kw_only=True)
 class CircuitSettings:
-    """The numbers an Endpoint's :class:`~callboard.resilience.CircuitBreaker` is built from
-    (checked, with the rest of the config, by :class:`EndpointConfig`).
+    """The numbers an Endpoint's [`CircuitBreaker`][callboard.CircuitBreaker] is built from
+    (checked, with the rest of the config, by [`EndpointConfig`][callboard.EndpointConfig]).
 
     Attributes:
         failure_rate: the share of recent calls that failed that opens the circuit
@@ -136,7 +136,7 @@ class EndpointConfig:
         method: the HTTP method.
         auth: how the key is sent (``"bearer"``, ``"x-api-key"``, ``"none"``);
             ``None`` uses the provider's style.
-        api_key: the key itself as :class:`Secret` (kept as that), or a bare string,
+        api_key: the key itself as [`Secret`][callboard.Secret] (kept as that), or a bare string,
             read as every ``api_key=`` of callboard is: capitals, digits and
             underscores (``"OPENAI_API_KEY"``) name an environment variable, anything
             else is the key (wrapped in a Secret at once). ``None`` (and no
@@ -241,7 +241,7 @@ class EndpointConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EndpointConfig:
-        """Rebuild a config from :meth:`to_dict`'s data.
+        """Rebuild a config from ``to_dict()``'s data.
 
         Raises:
             InvalidEndpointConfig: the data has unknown keys or invalid values.

@@ -7,14 +7,14 @@ mailbox per request: the actor's job is to own the client. ``run`` opens one poo
 client and reports ready; when the run ends the client is closed. A crash (a bug in a
 transport, reported by the attempt that hit it) ends the run with that error, its
 supervisor starts a new run and so a fresh client, and every attempt still using the
-old client is cancelled and fails with :class:`EndpointRestarted` (retryable: the retry
+old client is cancelled and fails with ``EndpointRestarted`` (retryable: the retry
 goes out on the new client). A Calling is therefore never lost and never finished
 twice: its outcome is still decided once, by the Executor, from what ``execute``
 returns or raises.
 
 An Endpoint that is not running (an iModel used inline) still works: its calls share
 one transport per trio run (``_inline_pool.py``), closed when the run ends or by
-:meth:`Endpoint.aclose`.
+``aclose()``.
 """
 
 from __future__ import annotations
@@ -100,12 +100,12 @@ class Endpoint(ClientLifecycle, Actor[_Crash]):
     ``ChildSpec("endpoint", endpoint.run)``. ``execute`` is what the Executor awaits.
 
     Args:
-        config: where and how to call (a lionfuncs :class:`ServiceEndpointConfig` is
-            read as its default operation; see :meth:`operation`).
+        config: where and how to call (a lionfuncs ``ServiceEndpointConfig`` is
+            read as its default operation; see ``operation()``).
         executor: the Executor in front of this endpoint: rate-limit headers are fed to
             its ``observe`` and every retry passes its request and token limiters again
             (``readmit``).
-            Also settable later with :meth:`attach`.
+            Also settable later with ``attach()``.
         broadcast: where circuit transitions, retries and client (re)starts are
             published.
 
@@ -261,7 +261,7 @@ class Endpoint(ClientLifecycle, Actor[_Crash]):
     async def on_stop(self) -> None:
         """Close this run's client, after letting the attempts in flight finish on it.
 
-        A graceful stop (``endpoint.ref.stop()``) waits up to :attr:`stop_timeout` for
+        A graceful stop (``endpoint.ref.stop()``) waits up to ``stop_timeout`` for
         the attempts using the client to finish; new attempts meanwhile go out on the
         inline pool (as calls of an Endpoint that is not running do). After a crash, on
         cancellation, or when the wait times out, the attempts still using the client

@@ -3,7 +3,7 @@ TCP, possibly through a proxy's CONNECT tunnel) and h11 reading what comes back.
 
 Connecting has its own deadline; the other phases' deadlines (write, first byte,
 between chunks) live in the caller's cancel scope, moved from phase to phase, so one
-exchange costs one scope. Every failure is raised as :class:`WireError`, which says
+exchange costs one scope. Every failure is raised as ``WireError``, which says
 what kind of failure it was and whether the request provably never reached the server;
 the transport turns it into the typed error. Closing is synchronous (the socket is
 closed at once), so a connection can be dropped in a ``finally`` under cancellation

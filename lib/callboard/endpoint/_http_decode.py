@@ -30,7 +30,7 @@ class BodyTooLarge(Exception):
 
 
 class EventTooLarge(Exception):
-    """One server-sent event grew past :data:`MAX_EVENT_BYTES`."""
+    """One server-sent event grew past ``MAX_EVENT_BYTES``."""
 
 
 class UndecodableBody(Exception):
@@ -80,7 +80,7 @@ class ContentDecoder:
             undone in reverse order; ones other than gzip and deflate pass through.
         limit: the largest decoded body accepted.
 
-    Raises (from :meth:`feed`):
+    Raises (from ``feed()``):
         BodyTooLarge: more than ``limit`` bytes came out (a bomb stops at limit + 1).
         UndecodableBody: the bytes are not gzip / deflate.
     """

@@ -65,7 +65,7 @@ class ConnectionPool:
     async def acquire(self, origin: Origin) -> HttpConnection:
         """A connection to ``origin`` for one request: an idle one, else a new one.
 
-        Waits for a slot when capped. Give it back with :meth:`release`.
+        Waits for a slot when capped. Give it back with ``release()``.
 
         Raises:
             WireError: no connection could be opened (``unsent``), or the pool is closed.
@@ -89,9 +89,9 @@ class ConnectionPool:
         return connection
 
     def release(self, connection: HttpConnection, *, reusable: bool) -> None:
-        """Give back a connection taken with :meth:`acquire`.
+        """Give back a connection taken with ``acquire()``.
 
-        ``reusable`` only after a complete exchange (:meth:`HttpConnection.finish`);
+        ``reusable`` only after a complete exchange (``finish()``);
         otherwise, or when the pool is closed, the connection is closed.
         """
         if reusable and not self._closed:

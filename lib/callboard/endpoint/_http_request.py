@@ -3,10 +3,10 @@ place the API key becomes bytes.
 
 The head is written here rather than by h11 so the key never sits in plain text in a
 frame's locals: the plain headers are joined into bytes, and the credential headers
-(:class:`~callboard.providers.Credential`, masked) are revealed only inside the
+(``Credential``, masked) are revealed only inside the
 expression that joins the final buffer, which is handed on as a ``memoryview`` (whose
 repr shows no content) straight to the socket. h11 is told the request's method and
-target so that it reads the answer to it (see :meth:`HttpConnection.start`).
+target so that it reads the answer to it (see ``start()``).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ there is no actor run to own a client. Opening one per call would pay a connecti
 a TLS handshake) per call, so the first inline call of a trio run opens one transport
 in a trio *system task* and every later inline call of that run shares it.
 
-Cleanup: the system task holds the transport open until :meth:`InlinePool.aclose`
+Cleanup: the system task holds the transport open until ``aclose()``
 (``await model.aclose()`` / ``await endpoint.aclose()``) or until the trio run ends:
 when the run's main task returns, trio cancels its system tasks, and this one closes
 the transport's connections as it goes. A later run (another ``trio.run``) opens a

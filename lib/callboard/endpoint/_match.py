@@ -42,7 +42,7 @@ ENDPOINT_OPTIONS = (
     "executor",
     "broadcast",
 )
-"""The keyword options of :func:`match_endpoint` (every other keyword is a request field)."""
+"""The keyword options of ``match_endpoint`` (every other keyword is a request field)."""
 
 
 def match_endpoint(
@@ -70,10 +70,10 @@ def match_endpoint(
     broadcast: Broadcast[LifecycleEvent] | None = None,
     **request_fields: Any,
 ) -> Endpoint:
-    """A ready :class:`~callboard.Endpoint` for ``provider``'s ``endpoint``.
+    """A ready [`Endpoint`][callboard.Endpoint] for ``provider``'s ``endpoint``.
 
     Args:
-        provider: a provider name (see :func:`known_providers`); ``"openai_compatible"``
+        provider: a provider name (see ``known_providers``); ``"openai_compatible"``
             with ``base_url`` reaches any server speaking the OpenAI API.
         endpoint: a model type (``"chat"``, ``"embeddings"``, ...) or the provider's path
             for it (``"chat/completions"``, ``"messages"``).
@@ -83,17 +83,17 @@ def match_endpoint(
             wrapped in a Secret at once so it never shows).
         api_key_env: the name of the environment variable holding the key (explicit).
         name: the Endpoint's name (``"provider:endpoint"`` by default).
-        base_url: where the API is (:class:`EndpointConfig`'s fields, as below).
+        base_url: where the API is (``EndpointConfig``'s fields, as below).
         path: the endpoint's own path, for a server with other paths.
         method: the HTTP method.
         auth: how the key is sent (``None``: the provider's way).
         headers: extra non-secret headers.
         timeout: seconds to connect and between bytes of an answer.
         transport: ``"http"`` (h11), ``"httpx"``, ``"sdk"`` or a registered one.
-        retry: a :class:`~callboard.RetryPolicy` (its defaults when ``None``).
-        circuit: :class:`CircuitSettings` (its defaults when ``None``).
+        retry: a [`RetryPolicy`][callboard.RetryPolicy] (its defaults when ``None``).
+        circuit: [`CircuitSettings`][callboard.CircuitSettings] (its defaults when ``None``).
         max_connections: the connection pool's size.
-        timeouts: per-phase :class:`~callboard.Timeouts`.
+        timeouts: per-phase [`Timeouts`][callboard.Timeouts].
         max_response_bytes: the largest answer read.
         default_fields: request fields used when a payload lacks them; the way to send
             a field the provider's API reference does not list.

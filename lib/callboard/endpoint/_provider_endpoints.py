@@ -1,7 +1,7 @@
 """The provider endpoint classes lionpride users import, as ready-made Endpoints.
 
 ``AnthropicMessagesEndpoint(api_key=..., circuit_breaker=..., retry_config=...)`` is an
-:class:`Endpoint` over ``EndpointConfig(provider="anthropic", endpoint="chat", ...)``:
+``Endpoint`` over ``EndpointConfig(provider="anthropic", endpoint="chat", ...)``:
 the same actor, transports and resilience; only the spelling of the constructor is
 lionpride's.
 """
@@ -45,19 +45,19 @@ def _circuit(breaker: CircuitBreaker | CircuitSettings | None) -> CircuitSetting
 class ProviderEndpoint(Endpoint):
     """An Endpoint for one provider's endpoint, built from lionpride's keywords.
 
-    Subclasses name the provider and model type; see :class:`AnthropicMessagesEndpoint`.
+    Subclasses name the provider and model type; see ``AnthropicMessagesEndpoint``.
 
     Args:
-        api_key: as :class:`EndpointConfig`'s ``api_key`` (an environment variable's
-            name such as ``"ANTHROPIC_API_KEY"``, or a :class:`Secret`).
+        api_key: as ``EndpointConfig``'s ``api_key`` (an environment variable's
+            name such as ``"ANTHROPIC_API_KEY"``, or a [`Secret`][callboard.Secret]).
         base_url: the API root, instead of the provider's.
         model: the default ``model`` request field.
-        circuit_breaker: a :class:`CircuitBreaker` (or :class:`CircuitSettings`) whose
+        circuit_breaker: a ``CircuitBreaker`` (or ``CircuitSettings``) whose
             numbers the Endpoint's own breaker takes.
-        retry_config: a :class:`RetryPolicy` (``RetryConfig(...)`` builds one).
+        retry_config: a [`RetryPolicy`][callboard.RetryPolicy] (``RetryConfig(...)`` builds one).
         timeout: seconds to connect and between bytes of an answer.
         transport: ``"http"``, ``"httpx"`` or ``"sdk"``.
-        executor: the Executor in front of it (see :class:`Endpoint`).
+        executor: the Executor in front of it (see [`Endpoint`][callboard.Endpoint]).
         broadcast: where its events go.
 
     Raises:

@@ -4,7 +4,7 @@ else is refused, with a did-you-mean when it is close to an option or a field.
 ``iModel(provider="openai", limit_request=5)`` used to send ``"limit_request": 5`` in
 every request body and apply no rate limit at all: the misspelled option vanished into
 the request. Now a keyword that is not an option must be a request field the provider's
-API documents (:func:`callboard.providers.request_fields`); a field it does not list is
+API documents (``request_fields``); a field it does not list is
 sent on purpose through ``default_fields={...}``.
 """
 

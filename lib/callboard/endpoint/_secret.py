@@ -9,7 +9,7 @@ __all__ = ["Secret"]
 
 
 class Secret:
-    """A secret value (an API key) that only :meth:`reveal` gives back.
+    """A secret value (an API key) that only ``reveal()`` gives back.
 
     ``repr`` and ``str`` show ``***``, so a key wrapped in a Secret never reaches a log
     line, an error message, a lifecycle event or a traceback's locals by accident.

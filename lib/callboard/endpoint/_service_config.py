@@ -2,8 +2,8 @@
 
 lionfuncs configures one service (``transport_type="http"`` with a ``base_url``, or
 ``"sdk"`` naming the SDK) and names the operation per call (``http_path``,
-``sdk_method_name``). callboard's :class:`EndpointConfig` names the operation up front,
-so :meth:`ServiceEndpointConfig.endpoint_config` builds the EndpointConfig of one
+``sdk_method_name``). callboard's ``EndpointConfig`` names the operation up front,
+so ``endpoint_config()`` builds the EndpointConfig of one
 operation: the same Endpoint actor, transports, retry and circuit breaker serve it.
 """
 
@@ -79,7 +79,7 @@ class ServiceEndpointConfig:
         name: the service's name (shown in events and errors).
         transport_type: ``"http"`` (needs ``base_url``) or ``"sdk"`` (needs
             ``sdk_config``).
-        api_key: as :class:`EndpointConfig`'s ``api_key`` (the same rule applies).
+        api_key: as ``EndpointConfig``'s ``api_key`` (the same rule applies).
         base_url: the API root (``"https://api.openai.com/v1"``).
         timeout: seconds to connect and between bytes of an answer.
         default_headers: non-secret headers sent with every request.
@@ -160,7 +160,7 @@ class ServiceEndpointConfig:
         http_method: str | None = None,
         sdk_method_name: str | None = None,
     ) -> EndpointConfig:
-        """The :class:`EndpointConfig` of one operation of this service.
+        """The [`EndpointConfig`][callboard.EndpointConfig] of one operation of this service.
 
         Args:
             http_path: the path under ``base_url`` (``"chat/completions"``,

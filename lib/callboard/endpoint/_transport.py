@@ -1,17 +1,17 @@
 """Transport: the one extension point between an Endpoint and the wire.
 
-An Endpoint builds a :class:`~callboard.providers.ProviderRequest` (URL, headers, body)
+An Endpoint builds a [`ProviderRequest`][callboard.ProviderRequest] (URL, headers, body)
 from its provider spec, hands it to its transport, and reads the answer back through the
 provider's dialect. The transport only moves bytes: it knows nothing about retries,
 circuit breakers, rate limits or response shapes, so every transport gets all of those
 for free and retries stay in exactly one layer (the Endpoint's ``RetryPolicy``).
 
-A transport lives as long as one run of its Endpoint actor: :func:`open_transport`
+A transport lives as long as one run of its Endpoint actor: ``open_transport``
 opens it when the actor starts (one pooled client) and closes it when the actor stops or
 crashes, so a restarted actor gets a fresh client.
 
-Writing a transport (the ``sdk`` one is an example): implement :class:`Transport` and
-register an opener with :func:`register_transport`::
+Writing a transport (the ``sdk`` one is an example): implement ``Transport`` and
+register an opener with [`register_transport`][callboard.register_transport]::
 
     @asynccontextmanager
     async def open_mine(settings: TransportSettings) -> AsyncIterator[Transport]:
@@ -23,8 +23,8 @@ register an opener with :func:`register_transport`::
 
     register_transport("mine", open_mine)
 
-Errors: a transport raises :class:`~callboard.resilience.Timeout` when no answer came in
-time and :class:`~callboard.resilience.ConnectionFailed` when the connection could not
+Errors: a transport raises [`Timeout`][callboard.Timeout] when no answer came in
+time and [`ConnectionFailed`][callboard.ConnectionFailed] when the connection could not
 be made or broke (before or during a body or stream). It never raises for an HTTP error
 status: it returns the status, headers and body, and the Endpoint types the error.
 Anything else it raises is a bug, and crashes the Endpoint actor (whose supervisor
@@ -183,7 +183,7 @@ class SSEEvent:
 class TransportStream(Protocol):
     """An answer being streamed: status and headers now, the events as they come.
 
-    For a non-2xx status the Endpoint calls :meth:`read` for the error body instead of
+    For a non-2xx status the Endpoint calls ``read()`` for the error body instead of
     iterating events.
     """
 
@@ -262,7 +262,7 @@ def register_transport(name: str, opener: TransportOpener) -> None:
 
 
 def unregister_transport(name: str) -> None:
-    """Forget a transport registered with :func:`register_transport` (built-ins stay).
+    """Forget a transport registered with ``register_transport`` (built-ins stay).
 
     Raises:
         ConfigError: ``name`` was never registered.

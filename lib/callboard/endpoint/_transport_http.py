@@ -4,7 +4,7 @@ Endpoint run (or per inline pool).
 What it does, and what it does not (use ``transport="httpx"`` for those):
 
 - keep-alive connections reused most recent first, dropped when the server closed them
-  or after :data:`~callboard.endpoint._http_pool.KEEPALIVE_EXPIRY`; no cap on
+  or after ``KEEPALIVE_EXPIRY``; no cap on
   connections unless ``max_connections`` (or the Executor's concurrency) sets one;
 - a request on a reused connection that provably never reached the server whole (the
   write failed) is sent once more on a fresh connection; every other failure is the
@@ -17,9 +17,9 @@ What it does, and what it does not (use ``transport="httpx"`` for those):
 - not: HTTP/2, redirects, cookies, custom auth flows, brotli / zstd, https proxies.
 
 Errors are typed as the ``httpx`` transport types them: no answer in time is
-:class:`~callboard.resilience.Timeout`, a refused, broken or non-HTTP connection is
-:class:`~callboard.resilience.ConnectionFailed`, a body that cannot be decoded (or is
-too large) is :class:`~callboard.resilience.InvalidResponse`. A cancelled or failed
+[`Timeout`][callboard.Timeout], a refused, broken or non-HTTP connection is
+[`ConnectionFailed`][callboard.ConnectionFailed], a body that cannot be decoded (or is
+too large) is [`InvalidResponse`][callboard.InvalidResponse]. A cancelled or failed
 exchange always closes its connection: none goes back to the pool half used.
 """
 
@@ -101,7 +101,7 @@ class _Deadline:
 
 
 class HttpTransport:
-    """:class:`Transport` over a :class:`ConnectionPool` (see :func:`open_http_transport`)."""
+    """``Transport`` over a ``ConnectionPool`` (see ``open_http_transport``)."""
 
     __slots__ = ("_between", "_first_byte", "_limit", "_provider", "_write", "pool")
 

@@ -48,7 +48,7 @@ def forget_frames(error: BaseException) -> BaseException:
 def translate(error: Exception, provider: str | None) -> ProviderError:
     """The typed error for an httpx2 failure (no status: nothing usable arrived).
 
-    The failure's frames are dropped (:func:`forget_frames`): raise the result
+    The failure's frames are dropped (``forget_frames``): raise the result
     ``from error``.
     """
     forget_frames(error)
@@ -149,7 +149,7 @@ class _HttpStream:
 
 
 class HttpxTransport:
-    """:class:`Transport` over one ``httpx2.AsyncClient`` (see :func:`open_httpx_transport`)."""
+    """``Transport`` over one ``httpx2.AsyncClient`` (see ``open_httpx_transport``)."""
 
     __slots__ = ("_client", "_provider")
 

@@ -5,7 +5,7 @@ contract). This transport lets them, without giving up anything callboard does: 
 the SDK for the *raw* response (``with_raw_response`` / ``with_streaming_response``) and
 hands back status, headers and bytes exactly as the ``http`` transport does, so the
 Endpoint reads the same rate-limit headers, types the same errors and decodes the same
-stream into the same :class:`~callboard.StreamDelta` values.
+stream into the same [`StreamDelta`][callboard.StreamDelta] values.
 
 The SDK's own retries are switched off (``max_retries=0``): the Endpoint's
 ``RetryPolicy`` is the only retry layer, so a 429 is never retried 3 × 3 times. An HTTP
@@ -80,7 +80,7 @@ def _headers(response: httpx2.Response) -> dict[str, str]:
 
 
 class SdkTransport:
-    """:class:`Transport` over one ``anthropic.AsyncAnthropic`` client.
+    """[`Transport`][callboard.Transport] over one ``anthropic.AsyncAnthropic`` client.
 
     Only Messages requests (a URL ending in ``/messages``) can go through the SDK; the
     request's JSON body is sent as it is (``model``, ``messages`` and ``max_tokens`` as
@@ -88,7 +88,7 @@ class SdkTransport:
     headers (version, idempotency key, credentials) as ``extra_headers``.
 
     Args:
-        client: the SDK client (``max_retries=0``, see :func:`open_sdk_transport`).
+        client: the SDK client (``max_retries=0``, see ``open_sdk_transport``).
         provider: the provider's name, for error messages.
         client_has_key: whether the client was built with the key; when not, the SDK's
             own ``Authorization`` header is left out so no key it found elsewhere (an

@@ -1,16 +1,16 @@
 """What holds a Calling back before it may start, and what admission learns on the way.
 
-:class:`Admission` owns the pause, the concurrency slots and the two limiters (each an
-:class:`~callboard.limits.AdaptiveLimiter`), offers each step both ways (waiting, for the
+``Admission`` owns the pause, the concurrency slots and the two limiters (each an
+[`AdaptiveLimiter`][callboard.AdaptiveLimiter]), offers each step both ways (waiting, for the
 actor; without waiting, for the fast path a worker takes) and decides nothing about the
 order of queued Callings: the Executor keeps the FIFO and asks. Two things do jump that
 queue, because they were admitted before anything still queued: retries of running
 calls and calls the provider refused for rate. They pass admission again here, in the
 order they were first admitted, before any queued Calling.
 
-It is also where provider feedback lands (:meth:`Admission.feedback`,
-:meth:`Admission.refused`), and what a router asks how soon a call could start
-(:meth:`Admission.estimate_delay`, :meth:`Admission.snapshot`).
+It is also where provider feedback lands (``feedback()``,
+``refused()``), and what a router asks how soon a call could start
+(``estimate_delay()``, ``snapshot()``).
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ class Admission:
     """The pause, slots, limiters and readmissions of one Executor.
 
     ``executor.admission`` is this object. Two of its methods are public API for
-    routing: :meth:`estimate_delay` (how soon could a call start here) and
-    :meth:`snapshot` (configured against effective limits, pause, last headers).
+    routing: ``estimate_delay()`` (how soon could a call start here) and
+    ``snapshot()`` (configured against effective limits, pause, last headers).
 
     Args:
         requests: the request limiter, or ``None`` for no request limit.
@@ -128,7 +128,7 @@ class Admission:
 
     def is_paused(self, now: float) -> bool:
         """True while a pause holds admission back, for the Executor's own run (which
-        called :meth:`forget_other_runs` when it started): the hot path skips the check
+        called ``forget_other_runs()`` when it started): the hot path skips the check
         of which run set it."""
         return self._paused_until > now
 
@@ -324,7 +324,7 @@ class Admission:
     def feedback(self, calling: Calling, state: RateLimitState | None, status: int) -> None:
         """A response to ``calling`` arrived with HTTP ``status`` and, when it carried any,
         its rate-limit ``state``. A 2xx counts as clean (the rate may climb); a 429's
-        consequences are decided by :meth:`refused`."""
+        consequences are decided by ``refused()``."""
         requests, tokens = self.requests, self.tokens
         if state is not None:
             self._remember(state)

@@ -47,22 +47,22 @@ class Executor(ProviderFeedback, TaskSubmission, Actor[Calling]):
     the backend on a worker task of its own nursery (workers are reused: the one whose
     call just ended admits and runs the next Calling that can start, without a round
     trip through the mailbox). When the backend returns, it releases the slot and
-    reconciles what was reserved (once, plus once per retry: :meth:`readmit`) with
+    reconciles what was reserved (once, plus once per retry: ``readmit()``) with
     ``calling.actual_tokens`` (refund or debit). Nothing polls: every wait is on a
     bucket, a limiter, an event or a deadline.
 
-    A Calling's ``timeout`` covers queueing and running. :meth:`call` ties the call to
+    A Calling's ``timeout`` covers queueing and running. ``call()`` ties the call to
     its caller: cancelling the caller cancels the call, frees its slot and settles its
     tokens before ``Cancelled`` propagates. Every transition is published on
-    ``broadcast`` as a :mod:`callboard` lifecycle event.
+    ``broadcast`` as a ``callboard`` lifecycle event.
 
     Configured limits are an upper bound and a first guess: each becomes an
-    :class:`~callboard.limits.AdaptiveLimiter` that paces it smoothly (about one second
+    [`AdaptiveLimiter`][callboard.AdaptiveLimiter] that paces it smoothly (about one second
     of burst by default) and learns the provider's real limit from every response the
-    Endpoint reports (:meth:`feedback`): 429s cut the effective rate and pause admission
+    Endpoint reports (``feedback()``): 429s cut the effective rate and pause admission
     for every queued Calling, clean responses bring it back, rate-limit headers correct
     the buckets. A Calling the provider refused for rate goes back to its place ahead of
-    the queue (:meth:`requeue`) without spending a retry. ``admission_policy`` says how;
+    the queue (``requeue()``) without spending a retry. ``admission_policy`` says how;
     ``executor.admission`` shows what was learned and how soon a call could start.
 
     Run it like any actor: ``await nursery.start(executor.run)``. ``executor.ref.stop()``
@@ -71,17 +71,17 @@ class Executor(ProviderFeedback, TaskSubmission, Actor[Calling]):
 
     Args:
         backend: performs each call (``async execute(calling)``); ``None`` for an
-            Executor that runs whatever :meth:`submit_task` queues.
-        limit_requests: requests per ``capacity_refresh_time``, or a :class:`Limiter`.
-        limit_tokens: tokens per ``capacity_refresh_time``, or a :class:`Limiter`.
+            Executor that runs whatever ``submit_task()`` queues.
+        limit_requests: requests per ``capacity_refresh_time``, or a [`Limiter`][callboard.Limiter].
+        limit_tokens: tokens per ``capacity_refresh_time``, or a [`Limiter`][callboard.Limiter].
         capacity_refresh_time: seconds for an empty bucket to refill completely.
-        queue_capacity: Callings waiting for admission before :meth:`submit` waits.
+        queue_capacity: Callings waiting for admission before ``submit()`` waits.
         concurrency_limit: Callings running at once; ``None`` for no limit.
-        token_estimator: payload → tokens to reserve; :func:`estimate_tokens` by default.
+        token_estimator: payload → tokens to reserve; ``estimate_tokens`` by default.
         broadcast: where lifecycle events go; ``None`` publishes nothing.
         name: shown in events and errors.
         admission_policy: pacing (smooth or full bursts), learning, the pause cap and
-            token accounting (:class:`~callboard.limits.AdmissionPolicy`).
+            token accounting ([`AdmissionPolicy`][callboard.AdmissionPolicy]).
 
     Raises:
         ConfigError: ``backend`` has no ``execute`` method, or a limit, period or capacity
@@ -251,7 +251,7 @@ class Executor(ProviderFeedback, TaskSubmission, Actor[Calling]):
 
         Raises:
             QueueFull: the queue has no room right now.
-            OversizeRequest, CallingStateError, ActorStopped: as for :meth:`submit`.
+            OversizeRequest, CallingStateError, ActorStopped: as for ``submit()``.
         """
         self._prepare(calling)
         if not self._queue.take_room_nowait():
@@ -266,7 +266,7 @@ class Executor(ProviderFeedback, TaskSubmission, Actor[Calling]):
         waiting for queue room holds nothing: it is cancelled at once).
 
         Raises:
-            the errors of :meth:`submit` and of :meth:`Calling.wait`.
+            the errors of ``submit()`` and of ``wait()``.
         """
         try:
             await self.submit(calling)

@@ -1,9 +1,9 @@
 """How provider feedback reaches an Executor's admission: headers, 429s, retries.
 
-An Endpoint tells its Executor about every response (:meth:`ProviderFeedback.feedback`),
+An Endpoint tells its Executor about every response (``feedback()``),
 sends a call the provider refused for rate back to admission
-(:meth:`ProviderFeedback.requeue`) and passes admission again for every retry
-(:meth:`ProviderFeedback.readmit`). Kept apart from the actor's admission loop: this is
+(``requeue()``) and passes admission again for every retry
+(``readmit()``). Kept apart from the actor's admission loop: this is
 the half of the Executor that listens to the provider.
 """
 
@@ -26,7 +26,7 @@ __all__ = ["ProviderFeedback"]
 
 
 class ProviderFeedback:
-    """The Executor's methods for provider feedback (a mixin of :class:`Executor`)."""
+    """The Executor's methods for provider feedback (a mixin of ``Executor``)."""
 
     _admission: Admission
     _report: Transitions

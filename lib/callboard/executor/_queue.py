@@ -23,7 +23,7 @@ class CallingQueue:
     """Accepted Callings not yet taken for admission, with room and deadlines.
 
     Args:
-        capacity: Callings it holds before :meth:`take_room` waits.
+        capacity: Callings it holds before ``take_room()`` waits.
     """
 
     __slots__ = (
@@ -77,7 +77,7 @@ class CallingQueue:
         self._closed = False
 
     def close(self) -> None:
-        """The run ended: every task waiting for room wakes (:meth:`take_room` says
+        """The run ended: every task waiting for room wakes (``take_room()`` says
         False), instead of waiting forever on a semaphore nobody releases again."""
         self._closed = True
         for scope in self._room_waiters:

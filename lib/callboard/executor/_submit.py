@@ -4,7 +4,7 @@ lionfuncs' Executor takes *coroutine functions* (``submit_task(api_call_coroutin
 and hands back a request event to await. Here that is a Calling like any other: it
 queues in the same FIFO, passes the same request, token and concurrency limits, and its
 coroutine function is what the Executor's backend runs when it is admitted. An Executor
-built without a backend gets :class:`TaskBackend` as its backend for this.
+built without a backend gets ``TaskBackend`` as its backend for this.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ TaskFunction = Callable[[], Awaitable[Any]]
 
 class TaskBackend:
     """The backend of an Executor given none: each Calling runs the coroutine function
-    :meth:`TaskSubmission.submit_task` queued it with."""
+    ``submit_task()`` queued it with."""
 
     def __init__(self) -> None:
         self._tasks: weakref.WeakKeyDictionary[Calling, TaskFunction] = weakref.WeakKeyDictionary()
@@ -57,7 +57,7 @@ class TaskBackend:
 
 @attrs.frozen(eq=False)
 class RequestEvent:
-    """What :meth:`TaskSubmission.submit_task` returns: the queued call, to await.
+    """What ``submit_task()`` returns: the queued call, to await.
 
     ``await event`` returns the coroutine's result or raises its error (or the
     Executor's: a timeout, a cancellation). ``status``, ``result`` and ``error`` read
@@ -138,7 +138,7 @@ class TaskSubmission:
             timeout: seconds for queueing plus running; ``None`` for no limit.
 
         Returns:
-            The :class:`RequestEvent`; ``await`` it for the result.
+            The [`RequestEvent`][callboard.RequestEvent]; ``await`` it for the result.
 
         Raises:
             ConfigError: the Executor has a backend, or the coroutine is not callable.

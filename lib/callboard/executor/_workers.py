@@ -1,7 +1,7 @@
 """The Executor's workers: admitted Callings run on the backend, then settle.
 
 Admission (the Executor) decides *when* a Calling may start and hands it over with its
-slot and reservation; :class:`Workers` runs it and gives back what it held. Workers are
+slot and reservation; ``Workers`` runs it and gives back what it held. Workers are
 reused: the one whose call just ended looks for the next Calling that can start (the
 Executor's ``admit_ready``) before parking, so under load no task is spawned per call
 and no round trip through the actor's mailbox sits between a freed slot and its next

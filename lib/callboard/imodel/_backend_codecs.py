@@ -1,9 +1,9 @@
 """How a backend that is code (a Tool) is written into a model's data and found again.
 
 The imodel layer cannot know every backend: a folder below it registers a codec for its
-own backend type (``callboard.tools`` does for :class:`Tool`). ``to_dict`` then records
+own backend type (``callboard.tools`` does for [`Tool`][callboard.Tool]). ``to_dict`` then records
 the backend as ``{"kind": ..., **what the codec wrote}``; ``from_dict`` hands that back
-to the codec, which rebuilds the backend or raises :class:`NotRestorable` saying how to
+to the codec, which rebuilds the backend or raises ``NotRestorable`` saying how to
 supply it.
 """
 

@@ -20,13 +20,13 @@ class HookActor:
 
     It reads its own bounded subscription (``hook.buffer_size`` events), so the calls
     that publish never wait for it: when it falls behind, the oldest events are dropped,
-    ``lagged`` counts them and an :class:`ObserverLagged` event reports them. A handler
-    that raises or exceeds the hook's timeout is reported as :class:`ObserverFailed`
+    ``lagged`` counts them and an ``ObserverLagged`` event reports them. A handler
+    that raises or exceeds the hook's timeout is reported as ``ObserverFailed``
     (``failures`` counts them) and the actor goes on with the next event.
 
     Run it under a supervisor (``ChildSpec(id, actor.run, restart=Restart.TRANSIENT)``);
     it subscribes before reporting ready, so it sees every event published after that.
-    :meth:`drain` makes it handle what it holds, then return.
+    ``drain()`` makes it handle what it holds, then return.
     """
 
     def __init__(self, hook: Hook, broadcast: Broadcast[LifecycleEvent]) -> None:

@@ -4,8 +4,8 @@ Two kinds, with different promises:
 
 - **Interceptors** (PreEventCreate, PreInvocation, PostInvocation) run *in the call's
   path*, one after another, each within its timeout. One that raises or times out is
-  reported as a :class:`HookFailed` event; if it was registered with ``exit=True`` the
-  Calling is aborted with :class:`~callboard.HookAborted` (for the pre-phases,
+  reported as a ``HookFailed`` event; if it was registered with ``exit=True`` the
+  Calling is aborted with [`HookAborted`][callboard.HookAborted] (for the pre-phases,
   no request is sent).
 - **Observers** (ErrorHandling, StreamChunk, AnyEvent) receive lifecycle events. Under a
   running model each runs as a hook actor reading its own bounded subscription to the
@@ -60,7 +60,7 @@ class HookPhase(enum.Enum):
     ErrorHandling = "error_handling"
     """Observer: a call failed, timed out or was aborted, or a hook failed."""
     StreamChunk = "stream_chunk"
-    """Observer: one streamed chunk (:class:`StreamChunkReceived`)."""
+    """Observer: one streamed chunk ([`StreamChunkReceived`][callboard.StreamChunkReceived])."""
     AnyEvent = "any_event"
     """Observer: every lifecycle event the model publishes."""
 
@@ -164,7 +164,7 @@ def _check_buffer(_: object, __: attrs.Attribute[int], value: object) -> None:
 
 @attrs.frozen
 class Hook:
-    """One registered handler. Build it with :meth:`HookRegistry.register`."""
+    """One registered handler. Build it with ``register()``."""
 
     phase: HookPhase
     handler: HookHandler = attrs.field(repr=False)
@@ -220,7 +220,7 @@ class HookRegistry:
         name: str | None = None,
         buffer_size: int = 256,
     ) -> Hook:
-        """Add ``handler`` to ``phase``; returns the :class:`Hook` (for :meth:`unregister`).
+        """Add ``handler`` to ``phase``; returns the ``Hook`` (for ``unregister()``).
 
         Args:
             phase: where it runs.

@@ -44,18 +44,18 @@ __all__ = ["iModel"]
 
 
 class iModel:
-    """A backend (an Endpoint, a :class:`Tool`, any ``Backend``) behind rate limits,
+    """A backend (an Endpoint, a [`Tool`][callboard.Tool], any ``Backend``) behind rate limits,
     hooks and lifecycle events.
 
     Give it ``backend=`` or ``provider=`` (an Endpoint matched through
-    :func:`~callboard.match_endpoint`), not both. Limits build token buckets the model
+    [`match_endpoint`][callboard.match_endpoint]), not both. Limits build token buckets the model
     shares between its two ways of running:
 
-    - **started** (``async with model:``, or hosted by a :class:`ServiceRegistry`): a
+    - **started** (``async with model:``, or hosted by a ``ServiceRegistry``): a
       Supervisor (one_for_one) runs the hook actors, the Endpoint actor (for a provider
       backend) and the Executor actor; calls go through the Executor's FIFO queue,
       observers run in their own tasks. If that tree fails (its supervisor gives up),
-      the model is *stopped*: every call fails at once with :class:`ModelStopped`
+      the model is *stopped*: every call fails at once with [`ModelStopped`][callboard.ModelStopped]
       saying why, until ``async with model:`` starts it again.
     - **inline** (never started, or stopped cleanly): ``invoke`` runs the same steps in
       the caller's task — the same buckets, concurrency limit, hooks and events, no
@@ -66,14 +66,14 @@ class iModel:
         provider: a provider name (``"openai"``, ...; ``callboard.known_providers()``).
         endpoint: the endpoint to match with ``provider`` (``"chat"``,
             ``"chat/completions"``, ``"embeddings"``, ...).
-        rate_limiter: a :class:`~callboard.Limiter` for requests (the seeds' name).
+        rate_limiter: a [`Limiter`][callboard.Limiter] for requests (the seeds' name).
         executor: an Executor whose limiters this model shares (its buckets, so several
             models draw on one budget); the model runs its own Executor actor over them.
         hook_registry: the hooks to run.
         queue_capacity: Callings waiting for admission before ``invoke`` waits.
         capacity_refresh_time: seconds for an empty bucket to refill.
         limit_requests: requests per ``capacity_refresh_time``, or any
-            :class:`~callboard.Limiter` (a :class:`~callboard.RedisLimiter` shares it
+            [`Limiter`][callboard.Limiter] (a [`RedisLimiter`][callboard.RedisLimiter] shares it
             between processes).
         limit_tokens: tokens per ``capacity_refresh_time``, or any Limiter.
         name: shown in events and errors, the registry's key; derived by default.
@@ -81,7 +81,7 @@ class iModel:
         tags: labels for ``ServiceRegistry.list_by_tag``.
         provider_metadata: provider state kept with the model (Claude Code's session).
         concurrency_limit: calls running at once, started or inline; ``None``: no limit.
-        token_estimator: payload → tokens to reserve (:func:`~callboard.estimate_tokens`
+        token_estimator: payload → tokens to reserve ([`estimate_tokens`][callboard.estimate_tokens]
             by default).
         admission_policy: how limits are paced and learned (smooth pacing by default).
         event_buffer_size: lifecycle events the model's Broadcast buffers per reader.
@@ -92,17 +92,17 @@ class iModel:
             ``"OPENAI_API_KEY"``; anything else is the key, wrapped in a Secret at once).
             Never stored: only a variable's name is kept (and serialized).
         api_key_env: with ``provider``: the key's environment variable, explicitly.
-        base_url: with ``provider``: where the API is (:class:`~callboard.EndpointConfig`).
+        base_url: with ``provider``: where the API is (``EndpointConfig``).
         path: with ``provider``: the endpoint's own path (EndpointConfig's, as below).
         method: with ``provider``: the HTTP method.
         auth: with ``provider``: how the key is sent (``None``: the provider's way).
         headers: with ``provider``: extra non-secret headers.
         timeout: with ``provider``: seconds to connect and between bytes of an answer.
         transport: with ``provider``: ``"http"`` (h11), ``"httpx"``, ``"sdk"`` or a registered one.
-        retry: with ``provider``: a :class:`~callboard.RetryPolicy`.
-        circuit: with ``provider``: :class:`~callboard.CircuitSettings`.
+        retry: with ``provider``: a [`RetryPolicy`][callboard.RetryPolicy].
+        circuit: with ``provider``: [`CircuitSettings`][callboard.CircuitSettings].
         max_connections: with ``provider``: the connection pool's size.
-        timeouts: with ``provider``: per-phase :class:`~callboard.Timeouts`.
+        timeouts: with ``provider``: per-phase [`Timeouts`][callboard.Timeouts].
         max_response_bytes: with ``provider``: the largest answer read.
         default_fields: with ``provider``: request fields used when a call lacks them;
             the one place for request defaults, and how to send a field the provider's
@@ -250,7 +250,7 @@ class iModel:
     def failure(self) -> BaseException | None:
         """Why the model is stopped: the error its actor tree ended with (its supervisor
         gave up), until it is started again; ``None`` otherwise. While it is set, every
-        call fails at once with :class:`ModelStopped` instead of running inline."""
+        call fails at once with ``ModelStopped`` instead of running inline."""
         return self._tree.failure
 
     # -- the actor tree ----------------------------------------------------------------
@@ -266,7 +266,7 @@ class iModel:
         return self._tree.hook_actors
 
     async def run(self, *, task_status: trio.TaskStatus[iModel] = trio.TASK_STATUS_IGNORED) -> None:
-        """Run the actor tree until :meth:`stop` or cancellation (a supervisor's child).
+        """Run the actor tree until ``stop()`` or cancellation (a supervisor's child).
 
         Hook actors start first (so they see every event), then an actor backend (an
         Endpoint: its ``run`` opens its client), the Executor last; they stop in reverse
@@ -322,7 +322,7 @@ class iModel:
         The ``*_exit_hook`` / ``*_hook_timeout`` / ``*_hook_params`` options override,
         for this call, what each hook of that phase was registered with (``None`` keeps
         it). A PreEventCreate hook that aborts returns the Calling already aborted
-        (``HookAborted``); :meth:`invoke` raises that error.
+        (``HookAborted``); ``invoke()`` raises that error.
 
         Raises:
             ConfigError: a negative timeout.
@@ -376,17 +376,17 @@ class iModel:
         Every Calling handed to ``invoke`` reaches a terminal state, whatever happens to
         the caller: cancelled while it waits for queue room, it is cancelled too, so
         another task awaiting it wakes. A Calling runs once: pass a pending one (from
-        :meth:`create_calling`); a finished one raises ``CallingStateError``, started or
+        ``create_calling()``); a finished one raises ``CallingStateError``, started or
         inline alike (a PreEventCreate hook's abort raises its ``HookAborted``).
 
         Args:
-            calling: one made by :meth:`create_calling`; ``arguments`` are then ignored.
+            calling: one made by ``create_calling()``; ``arguments`` are then ignored.
                 A mapping is lionfuncs' ``request_payload``: ``arguments`` are then its
                 ``num_api_tokens_needed``, ``http_path``, ``http_method``,
                 ``sdk_method_name`` and ``metadata``, and a ``RequestEvent`` is returned.
             poll_timeout: an overall deadline in seconds (lowers the Calling's timeout).
             poll_interval: accepted for compatibility and ignored: nothing polls.
-            **arguments: the request, for :meth:`create_calling` (hook options too).
+            **arguments: the request, for ``create_calling()`` (hook options too).
 
         Raises:
             ConfigError: ``calling`` is not a Calling (request fields go as keywords:
@@ -396,7 +396,7 @@ class iModel:
             CallboardError: the typed error of the failed call (``CallingTimeoutError``,
                 ``HookAborted``, ``ToolArgumentError``, a provider error, ...), with the
                 Calling attached as ``error.calling``; an error that is not callboard's
-                own is wrapped in :class:`InvocationError` (the original as its cause).
+                own is wrapped in ``InvocationError`` (the original as its cause).
         """
         del poll_interval  # compat: accepted and ignored, completion is awaited
         if isinstance(calling, Mapping):
@@ -421,9 +421,9 @@ class iModel:
         self, calling: Calling | None = None, **arguments: Any
     ) -> AsyncGenerator[str]:
         """Stream a call: yield its text chunks (strings) as they arrive, then raise its
-        error if it failed (with ``error.calling``, as :meth:`invoke`). With ``n`` > 1
+        error if it failed (with ``error.calling``, as ``invoke()``). With ``n`` > 1
         only the first choice's text is yielded; the others are in the channel's deltas
-        (:meth:`invoke_stream_with_channel`) and ``calling.response.choices``.
+        (``invoke_stream_with_channel()``) and ``calling.response.choices``.
 
         Inline (model not started) the call runs to its end before the chunks are
         yielded; start the model for chunks as they arrive.
@@ -439,11 +439,11 @@ class iModel:
     async def invoke_stream_with_channel(
         self, calling: Calling | None = None, **arguments: Any
     ) -> StreamChannel:
-        """Create a streaming Calling and return its :class:`StreamChannel` (not yet
+        """Create a streaming Calling and return its ``StreamChannel`` (not yet
         running: the call starts when the channel is first iterated).
 
         Raises:
-            ConfigError, CallingStateError: as :meth:`invoke`, for ``calling``.
+            ConfigError, CallingStateError: as ``invoke()``, for ``calling``.
         """
         if calling is None:
             calling = await self.create_calling(streaming=True, **arguments)
@@ -456,7 +456,7 @@ class iModel:
     # -- registry support --------------------------------------------------------------
 
     def tool_schema(self) -> dict[str, Any] | None:
-        """The backend's tool (function) schema, when it has one (a :class:`Tool`)."""
+        """The backend's tool (function) schema, when it has one (a [`Tool`][callboard.Tool])."""
         schema = getattr(self.backend, "tool_schema", None)
         if callable(schema):
             result = schema()
@@ -481,7 +481,7 @@ class iModel:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, backend: Backend | None = None) -> iModel:
-        """Rebuild a model from :meth:`to_dict` data, with a fresh id and full buckets.
+        """Rebuild a model from ``to_dict()`` data, with a fresh id and full buckets.
 
         Args:
             data: what ``to_dict`` returned (possibly through JSON).

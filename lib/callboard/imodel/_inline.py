@@ -46,10 +46,10 @@ NO_SLOT = object()
 
 
 class InlineRunner:
-    """Admit and run Callings in the task that awaits :meth:`run`.
+    """Admit and run Callings in the task that awaits ``run()``.
 
     Args:
-        backend: what performs the call (the model's :class:`Pipeline`).
+        backend: what performs the call (the model's ``Pipeline``).
         requests / tokens: the limiters to draw from (shared with the Executor).
         estimator: payload → tokens to reserve.
         paused_until: the Trio time before which nothing may start (provider feedback).
@@ -154,7 +154,7 @@ class InlineRunner:
     async def _admit(self, calling: Calling, estimate: int) -> object | None:
         """Wait out a pause, take a concurrency slot, then reserve, as the Executor does.
 
-        Returns what holds the slot (:data:`NO_SLOT` without a concurrency limit), or
+        Returns what holds the slot (``NO_SLOT`` without a concurrency limit), or
         ``None`` when the call finished meanwhile (nothing is then held).
         """
         scope = trio.CancelScope(deadline=calling.deadline) if calling.deadline < math.inf else None

@@ -211,10 +211,10 @@ def limiter_for(
 
 
 OWN_CHECKED = tuple(inspect.signature(check_own).parameters)
-"""iModel's own options that :func:`check_own` checks, by name."""
+"""iModel's own options that ``check_own`` checks, by name."""
 
 DEFAULTED_OPTIONS = tuple(_ENDPOINT_DEFAULTS)
-"""iModel's endpoint options with their defaults, by name (what :func:`given_options`
+"""iModel's endpoint options with their defaults, by name (what ``given_options``
 sorts)."""
 
 
@@ -266,7 +266,7 @@ def resolve_backend(
 
     Raises:
         ConfigError: endpoint options, request fields or a key given with ``backend=``
-            (they would be ignored); the errors of :func:`provider_backend`.
+            (they would be ignored); the errors of ``provider_backend``.
     """
     if backend is None:
         assert provider is not None

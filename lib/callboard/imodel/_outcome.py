@@ -33,7 +33,7 @@ def check_calling(calling: object, method: str) -> None:
     a string), before it fails deep inside as an AttributeError.
 
     Raises:
-        ConfigError: ``calling`` is not a :class:`Calling`.
+        ConfigError: ``calling`` is not a [`Calling`][callboard.Calling].
     """
     if not isinstance(calling, Calling):
         raise ConfigError(

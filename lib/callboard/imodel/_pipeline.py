@@ -36,7 +36,7 @@ class Emitter:
 
     Under a running model the hook actors read the Broadcast and ``actors_running`` is
     true: emitting is a non-blocking publish. Used inline (model not started), there is
-    no task to hand events to, so :meth:`emit` runs the matching observers in the
+    no task to hand events to, so ``emit()`` runs the matching observers in the
     caller's task, each within its timeout, their failures swallowed.
     """
 
@@ -72,8 +72,8 @@ class Pipeline:
     """The Backend the model's Executor (or the inline path) runs: PreInvocation hooks,
     the real backend, PostInvocation hooks.
 
-    A backend error that is not a :class:`CallboardError` is wrapped in
-    :class:`InvocationError` (the original as ``__cause__``), so the Calling, the events
+    A backend error that is not a [`CallboardError`][callboard.CallboardError] is wrapped in
+    ``InvocationError`` (the original as ``__cause__``), so the Calling, the events
     and the caller all see one typed error whose message holds no request data.
 
     A hook that aborts finishes the Calling itself (as aborted, with ``HookAborted``) and

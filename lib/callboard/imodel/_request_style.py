@@ -55,7 +55,7 @@ async def invoke_request(
     metadata: Mapping[str, Any] | None = None,
     **unknown: Any,
 ) -> RequestEvent:
-    """:meth:`iModel.invoke` called with a request payload (the lionfuncs way).
+    """``invoke()`` called with a request payload (the lionfuncs way).
 
     Raises:
         ConfigError: an unknown keyword (request fields belong in the payload), or an

@@ -141,7 +141,7 @@ class Runtime:
             calling.abort("the model stopped while the call waited for queue room")
 
     def stream(self, calling: Calling) -> StreamChannel:
-        """A StreamChannel over ``calling``, routed like :meth:`run` when first read."""
+        """A StreamChannel over ``calling``, routed like ``run()`` when first read."""
         return stream_channel(
             calling,
             model=self.name,

@@ -1,6 +1,6 @@
 """iModel's configuration as data, through the project's one converter.
 
-What a model serializes to is :class:`ModelConfig`: configuration
+What a model serializes to is ``ModelConfig``: configuration
 only — no identity (``from_dict`` gives a fresh ``id``), no bucket state (fresh, full
 buckets), no secret (an API key is kept only as the name of its environment variable).
 """
@@ -38,7 +38,7 @@ _READABLE = frozenset({1, FORMAT})
 class SerializedEndpoint:
     """How to rebuild a provider backend: ``match_endpoint(provider, endpoint, **options)``.
 
-    Not :class:`~callboard.EndpointConfig` (an Endpoint's full, validated
+    Not [`EndpointConfig`][callboard.EndpointConfig] (an Endpoint's full, validated
     configuration): this is the part of a model's data that names its provider.
     """
 
@@ -115,7 +115,7 @@ def _options_from_data(options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def model_to_dict(model: iModel) -> dict[str, Any]:
-    """:meth:`iModel.to_dict`.
+    """``to_dict()``.
 
     Raises:
         ConfigError: metadata or options are not JSON, or a limit is a live object.
@@ -167,7 +167,7 @@ def model_to_dict(model: iModel) -> dict[str, Any]:
 
 
 def model_from_dict(data: object, *, backend: Backend | None) -> iModel:
-    """:meth:`iModel.from_dict`."""
+    """``from_dict()``."""
     from ._imodel import iModel
 
     if not isinstance(data, Mapping):

@@ -21,7 +21,7 @@ from ._errors import StreamChannelError
 __all__ = ["StreamChannel", "StreamSource"]
 
 Consumer = Callable[[StreamDelta], Any]
-"""A sync or async callable taking each :class:`StreamDelta`."""
+"""A sync or async callable taking each [`StreamDelta`][callboard.StreamDelta]."""
 
 
 @attrs.frozen
@@ -57,13 +57,13 @@ class StreamChannel:
     """A streamed call whose chunks go to every consumer and to the iterating task.
 
     Iterate it (``async for delta in channel``) to drive the stream; each
-    :class:`StreamDelta` is accumulated (:meth:`get_accumulated`), handed to every
+    [`StreamDelta`][callboard.StreamDelta] is accumulated (``get_accumulated()``), handed to every
     consumer and yielded. A consumer reads the text as ``delta.text`` or, as in
     lionpride, ``delta.content``:
     ``channel.add_consumer(lambda chunk: print(chunk.content, end=""))``. After the
     last chunk, the call's error (if it failed) is raised by the iteration.
 
-    Consumers (:meth:`add_consumer`) get every chunk from the moment they are added, in
+    Consumers (``add_consumer()``) get every chunk from the moment they are added, in
     order:
 
     - a **sync** consumer is called in the iterating task (keep it quick);
@@ -72,7 +72,7 @@ class StreamChannel:
       falls behind without stalling the stream or the others; leaving the block waits
       for every consumer to finish its backlog.
 
-    A consumer that raises is dropped and recorded in :attr:`consumer_errors`; the
+    A consumer that raises is dropped and recorded in ``consumer_errors``; the
     stream goes on. Breaking out of the iteration (or an error in the block) cancels
     the call.
 
@@ -201,7 +201,7 @@ class StreamChannel:
         self._close_consumers()
 
     async def aclose(self) -> None:
-        """:meth:`abandon`, as an awaitable (for ``contextlib.aclosing``)."""
+        """``abandon()``, as an awaitable (for ``contextlib.aclosing``)."""
         self.abandon()
         await trio.lowlevel.checkpoint()
 

@@ -73,7 +73,7 @@ class ActorTree:
         up); ``None`` once a new run starts, or when the last one stopped cleanly."""
 
     async def run(self, started: object, task_status: trio.TaskStatus[Any]) -> None:
-        """Run the tree until :meth:`stop` or cancellation; reports ``started`` once up.
+        """Run the tree until ``stop()`` or cancellation; reports ``started`` once up.
 
         Raises:
             ActorError: the tree is running already.

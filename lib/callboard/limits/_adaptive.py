@@ -1,17 +1,17 @@
 """AdaptiveLimiter: a configured limit paced smoothly, adjusted to what the provider says.
 
-On top of the pacing (:class:`PacedLimiter`: the configured limit as a ceiling, a local
+On top of the pacing (``PacedLimiter``: the configured limit as a ceiling, a local
 effective bucket below it):
 
 - **Pacing.** The effective bucket holds about one second of the rate by default
   (``AdmissionPolicy.burst``), so "N per minute" goes out as a smooth N / 60 a second
   instead of a minute's worth at once; ``pacing="burst"`` gives it the whole capacity.
 - **Learning.** A refusal cuts the rate and empties the bucket; clean responses bring
-  the rate back (:class:`RateController`); a rate-limit header's ``limit`` lowers the
+  the rate back (``RateController``); a rate-limit header's ``limit`` lowers the
   ceiling of the rate, and its ``remaining`` sets the bucket's level, less what was
-  admitted since that request and a margin (:meth:`AdaptiveLimiter.feedback`).
+  admitted since that request and a margin (``feedback()``).
 - **Accounting.** A finished call's reserved tokens settle to what the provider charged
-  (:meth:`AdaptiveLimiter.settle`), and estimates follow what it was seen to charge.
+  (``settle()``), and estimates follow what it was seen to charge.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ class AdaptiveLimiter(PacedLimiter):
     """Pace a configured limit smoothly and adapt it to the provider's real limit.
 
     ``AdaptiveLimiter(capacity, refill_period)`` configures the limit from numbers (its
-    ceiling is a ``TokenBucket`` of the same figures); :meth:`wrap` puts one in front of
-    an existing :class:`Limiter`. The Executor does either for every limit it is given,
+    ceiling is a ``TokenBucket`` of the same figures); ``wrap()`` puts one in front of
+    an existing ``Limiter``. The Executor does either for every limit it is given,
     so this is the class to build yourself only to choose a policy per limit.
 
     Args:
@@ -87,7 +87,7 @@ class AdaptiveLimiter(PacedLimiter):
         refill_period: seconds for the configured bucket to refill completely.
         unit: ``"requests"`` or ``"tokens"``: which part of the provider's feedback it
             reads.
-        policy: pacing, learning and pause cap (:class:`AdmissionPolicy`).
+        policy: pacing, learning and pause cap ([`AdmissionPolicy`][callboard.AdmissionPolicy]).
 
     Raises:
         ConfigError: a number is not positive and finite, or ``unit`` is unknown.
@@ -178,7 +178,7 @@ class AdaptiveLimiter(PacedLimiter):
         """A response to a request admitted here carried ``state``; ``since`` counts the
         units admitted after that request (and before it, still unanswered), which the
         provider's ``remaining`` cannot have counted yet (``None``: unknown, so the level
-        may only go down, as with :meth:`observe`).
+        may only go down, as with ``observe()``).
 
         Sets the bucket's level to the provider's ``remaining`` less ``since``, half the
         provider's rounding and one typical grant (raising it too, up to the burst:
@@ -192,7 +192,7 @@ class AdaptiveLimiter(PacedLimiter):
 
     def hold(self, key: object, n: float) -> None:
         """The grant of ``n`` just made was for ``key`` (a Calling): remember it until
-        :meth:`unhold`, to know what was granted after it when its answer comes."""
+        ``unhold()``, to know what was granted after it when its answer comes."""
         self._holds.pop(key, None)
         self._holds[key] = (self._taken - n, n)
 
@@ -319,7 +319,7 @@ class AdaptiveLimiter(PacedLimiter):
 
     @property
     def calibration(self) -> float:
-        """The factor estimates are scaled by (see :meth:`scale`)."""
+        """The factor estimates are scaled by (see ``scale()``)."""
         return self._calibration
 
     def snapshot(self) -> LimitSnapshot:

@@ -35,9 +35,9 @@ class TokenBucket:
     their own limits ("N per minute" is ``TokenBucket(N, 60)``). It starts full.
 
     Guarantee (tested exactly): over any window of length ``w`` seconds, the net amount
-    taken -- granted by :meth:`acquire` and :meth:`try_acquire`, plus :meth:`debit`, minus
-    :meth:`refund` -- is at most ``capacity + capacity * w / refill_period`` whenever the
-    level at the window's end is not negative (a :meth:`debit` larger than what is left
+    taken -- granted by ``acquire()`` and ``try_acquire()``, plus ``debit()``, minus
+    ``refund()`` -- is at most ``capacity + capacity * w / refill_period`` whenever the
+    level at the window's end is not negative (a ``debit()`` larger than what is left
     puts the bucket into debt, which later grants wait out). Refunds never lift the level
     above ``capacity``. A relative rounding slack of 1e-9 of the amount applies.
 
@@ -49,7 +49,7 @@ class TokenBucket:
     Args:
         capacity: the most the bucket holds, hence the largest single grant and burst.
         refill_period: seconds for an empty bucket to refill completely.
-        unit: which part of a :class:`RateLimitState` :meth:`observe` reads:
+        unit: which part of a [`RateLimitState`][callboard.RateLimitState] ``observe()`` reads:
             ``"requests"`` or ``"tokens"``.
 
     Raises:
@@ -133,7 +133,7 @@ class TokenBucket:
 
     @property
     def unit(self) -> Literal["requests", "tokens"]:
-        """Which part of a :class:`RateLimitState` :meth:`observe` reads."""
+        """Which part of a [`RateLimitState`][callboard.RateLimitState] ``observe()`` reads."""
         return self._unit
 
     @property
@@ -144,7 +144,7 @@ class TokenBucket:
 
     @property
     def waiting(self) -> int:
-        """How many tasks are queued in :meth:`acquire`."""
+        """How many tasks are queued in ``acquire()``."""
         return len(self._waiters)
 
     @property

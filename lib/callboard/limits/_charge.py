@@ -4,7 +4,7 @@ Providers do not count tokens alike. OpenAI documents that its token limit is ch
 when a request arrives, from the prompt and ``max_tokens``, and says nothing of a
 refund. Anthropic counts uncached input (cache reads are free for most models) and the
 output actually produced, each against its own limit. A backend that knows the
-provider's dialect describes a call's usage as a :class:`TokenCharge`; the token
+provider's dialect describes a call's usage as a [`TokenCharge`][callboard.TokenCharge]; the token
 limiter's ``token_accounting`` decides which figure settles the reservation.
 """
 
@@ -58,7 +58,7 @@ def charged_tokens(
 
     Args:
         accounting: ``"usage"``, ``"reserved"``, ``"input"`` or ``"auto"`` (see
-            :class:`AdmissionPolicy`).
+            [`AdmissionPolicy`][callboard.AdmissionPolicy]).
         estimate: what its last attempt reserved.
         actual: the call's ``actual_tokens`` (0: refused, nothing was used).
         charge: the provider's breakdown, when the backend gave one.

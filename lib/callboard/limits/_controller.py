@@ -15,8 +15,8 @@ curve: fast at first, flattening as it nears the rate it was cut at (reached aft
 ``recovery`` seconds of clean responses), then slowly faster beyond it, up to the
 ceiling (the configured rate, or lower when the provider's headers say so). Only time
 with clean responses counts, so an idle model does not climb back while nothing tests
-the provider. From anywhere, the ceiling is reached within :meth:`RateController.
-worst_recovery` seconds of clean responses.
+the provider. From anywhere, the ceiling is reached within
+``RateController.worst_recovery()`` seconds of clean responses.
 """
 
 from __future__ import annotations

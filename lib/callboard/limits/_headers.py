@@ -1,4 +1,4 @@
-"""Parse OpenAI's and Anthropic's rate-limit headers into a :class:`RateLimitState`.
+"""Parse OpenAI's and Anthropic's rate-limit headers into a ``RateLimitState``.
 
 Both providers describe continuously refilling buckets. OpenAI reports resets as Go-style
 durations (``1s``, ``6m0s``, ``12ms``); Anthropic reports them as RFC 3339 instants, which

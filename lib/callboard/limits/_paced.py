@@ -2,7 +2,7 @@
 taken at the same instant.
 
 Every grant takes from two buckets: the *ceiling*, the limit as configured (a
-:class:`TokenBucket`, a :class:`RedisLimiter`, any :class:`Limiter`), and a local
+``TokenBucket``, a ``RedisLimiter``, any ``Limiter``), and a local
 *effective* bucket with its own rate and burst. The ceiling guarantees that admitted work
 never exceeds the configured limit over any window; the effective bucket paces below it.
 Waiters are served in FIFO order; the head waits for the effective bucket, then takes
@@ -38,7 +38,7 @@ _TYPICAL = 0.1
 
 class PacedLimiter:
     """A configured limit (the ceiling) taken together with an effective bucket whose
-    rate a :class:`RateController` sets; :class:`AdaptiveLimiter` adds the learning."""
+    rate a ``RateController`` sets; ``AdaptiveLimiter`` adds the learning."""
 
     _controller: RateController | None
 
@@ -112,7 +112,7 @@ class PacedLimiter:
 
     @property
     def waiting(self) -> int:
-        """How many tasks are queued in :meth:`acquire`."""
+        """How many tasks are queued in ``acquire()``."""
         return len(self._waiters)
 
     @property

@@ -77,7 +77,7 @@ class AdmissionPolicy:
     a number, "N per minute", is admitted as a smooth rate of N / 60 a second with a
     bucket of about one second of it (``burst=1.0``), because providers enforce
     per-minute limits over shorter windows; ``pacing="burst"`` lets the whole minute go
-    at once, for a provider known to allow it. A limit given as a :class:`Limiter` (a
+    at once, for a provider known to allow it. A limit given as a [`Limiter`][callboard.Limiter] (a
     ``TokenBucket``, a ``RedisLimiter``) keeps the burst its capacity allows unless
     ``pacing="smooth"`` says otherwise. With ``learn=True`` every 429, ``retry-after`` and
     rate-limit header adjusts an *effective* rate and burst that never exceed the

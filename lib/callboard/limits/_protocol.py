@@ -13,12 +13,12 @@ __all__ = ["Limiter", "SharedRate"]
 class Limiter(Protocol):
     """What the Executor needs from a limiter: take, give back, charge, and listen.
 
-    :class:`~callboard.limits.TokenBucket` is the in-process implementation; a limiter
+    [`TokenBucket`][callboard.TokenBucket] is the in-process implementation; a limiter
     shared between processes (Redis, say) implements the same five methods and ``capacity``.
 
     Implementations must make ``acquire`` cancellation-safe (when it raises ``Cancelled``
     it took nothing), serve waiters in FIFO order, and raise
-    :class:`~callboard.limits.OversizeRequest` at once for a request that can never fit.
+    [`OversizeRequest`][callboard.OversizeRequest] at once for a request that can never fit.
     """
 
     @property
@@ -54,8 +54,8 @@ class Limiter(Protocol):
 class SharedRate(Protocol):
     """A limiter shared by processes that also shares what they learn of the provider.
 
-    :class:`~callboard.limits.RedisLimiter` implements it: when one process's
-    :class:`~callboard.limits.AdaptiveLimiter` cuts its rate after a 429, every process
+    [`RedisLimiter`][callboard.RedisLimiter] implements it: when one process's
+    [`AdaptiveLimiter`][callboard.AdaptiveLimiter] cuts its rate after a 429, every process
     on the key admits at the lower share of the configured rate, and each follows.
     """
 

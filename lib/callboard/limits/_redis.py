@@ -45,24 +45,24 @@ class RedisLimiter:
     The bucket is GCRA state in Redis (one theoretical arrival time, plus a pause for a
     provider's retry-after), read and updated atomically by one Lua script that takes its
     time from Redis ``TIME``: client clocks never matter and N processes together admit
-    what one :class:`TokenBucket` of the same ``capacity`` and ``refill_period`` would.
+    what one ``TokenBucket`` of the same ``capacity`` and ``refill_period`` would.
     The script runs by ``EVALSHA`` and is loaded again when Redis answers ``NOSCRIPT``
     (after a restart or ``SCRIPT FLUSH``).
 
     Within a process, waiters queue FIFO in front of the script: only the head asks
     Redis, and it sleeps locally on the Trio clock for the wait Redis returns.
 
-    :meth:`refund`, :meth:`debit` and :meth:`observe` are synchronous (the Executor calls
+    ``refund()``, ``debit()`` and ``observe()`` are synchronous (the Executor calls
     them from synchronous code), so they are recorded locally and sent with the next
-    script call, or by :meth:`flush`. Refunded units stay usable in this process until
-    then (:meth:`try_acquire` can only grant those: it cannot wait for Redis), so a
+    script call, or by ``flush()``. Refunded units stay usable in this process until
+    then (``try_acquire()`` can only grant those: it cannot wait for Redis), so a
     process holds back at most what it was refunded since its last call to Redis.
 
     A Redis outage follows ``on_outage``: ``"fail"`` (the default) raises
-    :class:`RedisUnavailable`; ``"fallback"`` admits on a local :class:`TokenBucket` of
+    ``RedisUnavailable``; ``"fallback"`` admits on a local ``TokenBucket`` of
     ``capacity / fallback_share`` (give the number of processes sharing the limit), so N
-    processes together stay within the limit. Either way :class:`RedisLimiterDown` and
-    :class:`RedisLimiterRecovered` are published on ``broadcast``, and Redis is tried
+    processes together stay within the limit. Either way ``RedisLimiterDown`` and
+    ``RedisLimiterRecovered`` are published on ``broadcast``, and Redis is tried
     again at most every ``probe_interval`` seconds.
 
     Args:
@@ -70,7 +70,7 @@ class RedisLimiter:
         key: the Redis key of the bucket; every process sharing the limit uses the same.
         capacity: the most the bucket holds, hence the largest single grant and burst.
         refill_period: seconds for an empty bucket to refill completely.
-        unit: which part of a :class:`RateLimitState` :meth:`observe` reads.
+        unit: which part of a [`RateLimitState`][callboard.RateLimitState] ``observe()`` reads.
         on_outage: ``"fail"`` (fail closed) or ``"fallback"`` (local bucket).
         fallback_share: how many processes share the limit; the fallback bucket holds
             ``capacity / fallback_share``.
@@ -184,12 +184,12 @@ class RedisLimiter:
 
     @property
     def unit(self) -> Literal["requests", "tokens"]:
-        """Which part of a :class:`RateLimitState` :meth:`observe` reads."""
+        """Which part of a [`RateLimitState`][callboard.RateLimitState] ``observe()`` reads."""
         return self._unit
 
     @property
     def waiting(self) -> int:
-        """How many tasks of this process are queued in :meth:`acquire`."""
+        """How many tasks of this process are queued in ``acquire()``."""
         return len(self._waiters)
 
     @property

@@ -37,7 +37,7 @@ class RedisUnavailable(LimitsError):
 
 @attrs.frozen(kw_only=True)
 class RedisLimiterDown(LifecycleEvent):
-    """A :class:`RedisLimiter` lost Redis and now follows its outage ``policy``."""
+    """A ``RedisLimiter`` lost Redis and now follows its outage ``policy``."""
 
     key: str
     policy: Literal["fail", "fallback"]
@@ -46,7 +46,7 @@ class RedisLimiterDown(LifecycleEvent):
 
 @attrs.frozen(kw_only=True)
 class RedisLimiterRecovered(LifecycleEvent):
-    """A :class:`RedisLimiter` reached Redis again after ``down_for`` seconds."""
+    """A [`RedisLimiter`][callboard.RedisLimiter] reached Redis again after ``down_for`` seconds."""
 
     key: str
     down_for: float

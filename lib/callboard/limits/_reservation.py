@@ -2,10 +2,10 @@
 
 A call needs a request slot and a token estimate at the same instant. Holding one while
 waiting for the other would let the held bucket refill behind the waiter's back and burst
-later, so :func:`reserve` waits for one, tries the other without waiting, and when that is
+later, so ``reserve`` waits for one, tries the other without waiting, and when that is
 short gives the first back and waits for the other instead. The Executor and the inline
 path of ``iModel`` both admit calls this way; so can a custom executor over any
-:class:`Limiter` (a :class:`TokenBucket`, a :class:`RedisLimiter`).
+``Limiter`` (a ``TokenBucket``, a ``RedisLimiter``).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def reconcile(
 ) -> None:
     """Settle ``reserved`` tokens against what the provider reported.
 
-    For an :class:`AdaptiveLimiter` the settlement follows its policy's
+    For an [`AdaptiveLimiter`][callboard.AdaptiveLimiter] the settlement follows its policy's
     ``token_accounting`` (``estimate`` is what the call's last attempt reserved,
     ``charge`` the provider's breakdown). For any other limiter: refunds what was
     reserved and not used, debits what was used beyond it; ``None`` (no usage reported)

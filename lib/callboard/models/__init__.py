@@ -1,11 +1,11 @@
 """The Model factory: ``Model.chat_completion("openai/gpt-4o")`` and friends.
 
 A model id ``"provider/model"`` becomes a model object for one model type, backed by an
-:class:`~callboard.iModel` on the provider's matching Endpoint (so limits,
+[`iModel`][callboard.iModel] on the provider's matching Endpoint (so limits,
 hooks, retries and lifecycle events all apply). Call it with ``await model(...)`` for a
-:class:`ModelResponse` (or a :class:`ModelStreamResponse` when streaming), or with
+``ModelResponse`` (or a ``ModelStreamResponse`` when streaming), or with
 ``model.call_sync(...)`` from a plain script. ``serialize()`` gives JSON-safe data that
-:meth:`Model.from_serialized` turns back into a model. See ``docs/models.md``.
+``from_serialized()`` turns back into a model. See ``docs/models.md``.
 """
 
 from __future__ import annotations

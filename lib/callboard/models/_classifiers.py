@@ -50,7 +50,7 @@ class _Classifier(ProviderModel[ModelResponse[Any]]):
 
 class TextClassifier(_Classifier):
     """A zero-shot text classifier (Jina AI's ``/classify``): give ``labels`` to the
-    factory or per call; a text in, a :class:`Classification` out (a list for a list).
+    factory or per call; a text in, a ``Classification`` out (a list for a list).
 
     Example::
 
@@ -77,7 +77,7 @@ class TextClassifier(_Classifier):
 
 class ImageClassifier(_Classifier):
     """A zero-shot image classifier (Jina AI's CLIP models): an image (a URL, base64,
-    bytes or a file's path) in, a :class:`Classification` out (a list for a list).
+    bytes or a file's path) in, a ``Classification`` out (a list for a list).
 
     Example::
 

@@ -29,7 +29,7 @@ class ModelTypeNotOffered(UnsupportedModelType):
 
 
 class UnknownModelType(ConfigError):
-    """A model type name that is not one of :meth:`Model.model_types`."""
+    """A model type name that is not one of ``model_types()``."""
 
 
 class SyncCallInsideTrio(CallboardError, RuntimeError):

@@ -108,7 +108,7 @@ class Model:
     provider (``base_url``, ``api_key`` — preferably the *name* of an environment
     variable such as ``"OPENAI_API_KEY"`` — ``timeout``, ``retry``, ...) and the
     model's limits and hooks (``limit_requests``, ``limit_tokens``,
-    ``hook_registry``, ...), exactly as :class:`~callboard.iModel` takes them.
+    ``hook_registry``, ...), exactly as [`iModel`][callboard.iModel] takes them.
 
     Every factory raises the same errors:
 

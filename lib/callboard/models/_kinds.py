@@ -46,7 +46,7 @@ KINDS = MappingProxyType(
         )
     }
 )
-"""Every model type the factory builds, in the order :meth:`Model.model_types` lists."""
+"""Every model type the factory builds, in the order ``model_types()`` lists."""
 
 _BY_ENDPOINT = {kind.model_type: kind for kind in KINDS.values()}
 

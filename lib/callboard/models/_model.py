@@ -1,9 +1,9 @@
 """ProviderModel: one model at one provider, called like a function.
 
-Each model the factory builds wraps an :class:`~callboard.iModel` on the
+Each model the factory builds wraps an [`iModel`][callboard.iModel] on the
 matching Endpoint, so it gets the same limits, hooks, lifecycle events and retries as any
 other callboard model; this layer only shapes the request from friendly arguments and
-the answer into a :class:`ModelResponse`.
+the answer into a [`ModelResponse`][callboard.ModelResponse].
 """
 
 from __future__ import annotations
@@ -34,15 +34,15 @@ T = TypeVar("T")
 
 
 class ProviderModel(Generic[R]):
-    """A model at a provider, for one model type; built by :class:`Model`'s factories.
+    """A model at a provider, for one model type; built by [`Model`][callboard.Model]'s factories.
 
     Call it from async code (``await model(...)`` or ``await model.acall(...)``), or
-    from a plain script with :meth:`call_sync`. ``async with model:`` starts its actor
+    from a plain script with ``call_sync()``. ``async with model:`` starts its actor
     tree (Endpoint and Executor actors under a supervisor) for the block; without it
     each call runs inline in the caller's task. Both ways apply the same limits and hooks.
 
     Attributes:
-        imodel: the :class:`~callboard.iModel` doing the calls (its hooks,
+        imodel: the [`iModel`][callboard.iModel] doing the calls (its hooks,
             limits and lifecycle events are all available).
     """
 
@@ -67,7 +67,7 @@ class ProviderModel(Generic[R]):
 
     @property
     def response_type(self) -> str:
-        """What this model's :class:`ModelResponse` holds (``"text_generation"``, ...)."""
+        """What this model's ``ModelResponse`` holds (``"text_generation"``, ...)."""
         return self._kind().response_type
 
     @classmethod
@@ -100,7 +100,7 @@ class ProviderModel(Generic[R]):
         return await self.imodel.__aexit__(exc_type, exc, tb)
 
     async def __call__(self, *args: Any, **kwargs: Any) -> R:
-        """The same as :meth:`acall`."""
+        """The same as ``acall()``."""
         return await self.acall(*args, **kwargs)
 
     async def acall(self, *args: Any, **kwargs: Any) -> R:
@@ -108,7 +108,7 @@ class ProviderModel(Generic[R]):
         raise NotImplementedError  # pragma: no cover - every factory kind defines it
 
     def call_sync(self, *args: Any, **kwargs: Any) -> R:
-        """Make one call from synchronous code: runs :meth:`acall` in ``trio.run``.
+        """Make one call from synchronous code: runs ``acall()`` in ``trio.run``.
 
         For plain scripts. Each call runs in an event loop of its own, on a fresh copy of
         the model (a loop's clock and sockets do not outlive it), so rate limits and the
@@ -119,7 +119,7 @@ class ProviderModel(Generic[R]):
             SyncCallInsideTrio: called from a thread already running trio (use
                 ``await model.acall(...)``, or ``trio.to_thread.run_sync``).
             ConfigError: ``stream=True`` (a stream needs the async API).
-            CallboardError: whatever :meth:`acall` raises.
+            CallboardError: whatever ``acall()`` raises.
         """
         if trio.lowlevel.in_trio_run():
             raise SyncCallInsideTrio(
@@ -159,7 +159,7 @@ class ProviderModel(Generic[R]):
 
     def serialize(self) -> dict[str, Any]:
         """This model's configuration as JSON-safe data in msgflux's shape;
-        :meth:`Model.from_serialized` rebuilds it (also after ``json.dumps`` /
+        ``from_serialized()`` rebuilds it (also after ``json.dumps`` /
         ``json.loads``, and as ``Model.from_serialized(**data)``)::
 
             {"msgflux_type": "model", "provider": "openai", "model_type": "chat_completion",

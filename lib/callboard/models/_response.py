@@ -61,7 +61,7 @@ class ResponseMetadata:
 
 @attrs.frozen
 class ModelResponse(Generic[T]):
-    """A complete answer: :meth:`consume` gives its content.
+    """A complete answer: ``consume()`` gives its content.
 
     Attributes:
         response_type: what the content is: ``"text_generation"`` (a str),
@@ -79,7 +79,7 @@ class ModelResponse(Generic[T]):
 
     def consume(self) -> T:
         """The content: text, vectors, moderation results, image URLs, audio bytes,
-        a transcript or ranked documents, depending on :attr:`response_type`."""
+        a transcript or ranked documents, depending on ``response_type``."""
         return self.content
 
 
@@ -88,17 +88,17 @@ class ModelStreamResponse:
 
     ``async for chunk in response.consume()`` (or ``async for chunk in response``) yields
     each text chunk; ``await response.consume()`` reads what is left and returns the
-    whole text. :attr:`metadata` has the usage once
-    the stream ended. ``async with response:`` (or :meth:`aclose`) cancels the call if you
-    stop reading early. The stream is read once; :attr:`channel` is the underlying
-    :class:`~callboard.StreamChannel` (for extra consumers).
+    whole text. ``metadata`` has the usage once
+    the stream ended. ``async with response:`` (or ``aclose()``) cancels the call if you
+    stop reading early. The stream is read once; ``channel`` is the underlying
+    [`StreamChannel`][callboard.StreamChannel] (for extra consumers).
 
     Chunks arrive as the provider sends them when the model is started
     (``async with model:``); a model that is not started runs the call to its end first,
     then hands out the chunks (no task is spawned behind your back).
 
     A failed call raises its typed error (with ``error.calling`` attached) from the
-    iteration or from :meth:`consume`.
+    iteration or from ``consume()``.
     """
 
     response_type = "text_generation"
@@ -159,7 +159,7 @@ class ModelStreamResponse:
 
 
 class StreamConsumption:
-    """What :meth:`ModelStreamResponse.consume` returns: an async iterator of the text
+    """What ``consume()`` returns: an async iterator of the text
     chunks, and an awaitable of the whole text; both read the one stream."""
 
     def __init__(self, response: ModelStreamResponse) -> None:

@@ -8,7 +8,7 @@
                "sampling_run_params": {"temperature": 0.7, ...},  # request defaults
                "callboard": {"format": 1, "imodel": {...}}}}      # everything else
 
-The ``callboard`` part is the versioned, lossless :class:`SerializedModel` data (limits,
+The ``callboard`` part is the versioned, lossless ``SerializedModel`` data (limits,
 hooks' names, metadata, key variable), so a round trip loses nothing; state written by
 msgflux itself (no ``callboard`` part) is rebuilt from the two parameter maps.
 """
@@ -37,7 +37,7 @@ _CONNECTION = frozenset(field.name for field in attrs.fields(EndpointConfig)) | 
 class SeedState:
     """A msgflux-shaped state, checked: what it names, and how to rebuild the model.
 
-    ``lossless`` is the :class:`SerializedModel` data when the state carries it, else
+    ``lossless`` is the ``SerializedModel`` data when the state carries it, else
     ``None`` and the model is rebuilt from ``options`` (the two parameter maps merged).
     """
 
@@ -49,7 +49,7 @@ class SeedState:
 
 
 def seed_state(callboard_data: Mapping[str, Any]) -> dict[str, Any]:
-    """The msgflux shape of a :class:`SerializedModel`'s data (``serialize_model``)."""
+    """The msgflux shape of a ``SerializedModel``'s data (``serialize_model``)."""
     imodel = cast(Mapping[str, Any], callboard_data["imodel"])
     backend = cast(Mapping[str, Any], imodel.get("backend") or {})
     options = dict(cast(Mapping[str, Any], backend.get("options") or {}))

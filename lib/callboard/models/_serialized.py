@@ -36,7 +36,7 @@ class SerializedModel:
         model_type: the factory name (``"chat_completion"``, ...).
         provider: the provider's name.
         model_id: the model's name at the provider.
-        imodel: the model's :meth:`iModel.to_dict` data.
+        imodel: the model's ``to_dict()`` data.
     """
 
     type: str = TYPE_TAG

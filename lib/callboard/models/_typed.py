@@ -78,7 +78,7 @@ class ChatCompletion(ProviderModel[ModelResponse[str] | ModelStreamResponse]):
     async def __call__(
         self, messages: Messages | str | None = None, *, stream: bool = False, **fields: Any
     ) -> ModelResponse[str] | ModelStreamResponse:
-        """The same as :meth:`acall` (typed per ``stream``)."""
+        """The same as ``acall()`` (typed per ``stream``)."""
         if stream:
             return await self.acall(messages, stream=True, **fields)
         return await self.acall(messages, stream=False, **fields)
@@ -104,13 +104,13 @@ class ChatCompletion(ProviderModel[ModelResponse[str] | ModelStreamResponse]):
 
         Args:
             messages: the conversation; a str is one user message.
-            stream: return a :class:`ModelStreamResponse` of text chunks.
+            stream: return a [`ModelStreamResponse`][callboard.ModelStreamResponse] of text chunks.
             **fields: any other request field (``max_tokens``, ``tools``, ...), over the
                 factory's defaults.
 
         Returns:
-            A :class:`ModelResponse` whose ``consume()`` is the text, or a
-            :class:`ModelStreamResponse` when ``stream=True``.
+            A [`ModelResponse`][callboard.ModelResponse] whose ``consume()`` is the text, or a
+            [`ModelStreamResponse`][callboard.ModelStreamResponse] when ``stream=True``.
         """
         payload = dict(fields)
         if isinstance(messages, str):
@@ -182,7 +182,7 @@ def _verdict(item: Mapping[str, Any]) -> ModerationResult:
 
 
 class Moderation(ProviderModel[ModelResponse[Any]]):
-    """A moderation model: text in, a :class:`ModerationResult` out (a list for a list).
+    """A moderation model: text in, a ``ModerationResult`` out (a list for a list).
 
     Example::
 

@@ -1,8 +1,8 @@
 """Providers as data: one spec per provider, plus the two wire dialects that read them.
 
-``get_provider(name)`` returns a :class:`ProviderSpec`; ``build_request`` turns a payload
-into a :class:`ProviderRequest`; ``parse_response`` and ``stream_decoder`` turn the answer
-into a :class:`~callboard.NormalizedResponse`. Nothing here opens a socket.
+``get_provider(name)`` returns a ``ProviderSpec``; ``build_request`` turns a payload
+into a ``ProviderRequest``; ``parse_response`` and ``stream_decoder`` turn the answer
+into a [`NormalizedResponse`][callboard.NormalizedResponse]. Nothing here opens a socket.
 """
 
 from __future__ import annotations

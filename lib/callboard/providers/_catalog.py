@@ -215,7 +215,7 @@ _ALIASES = {
 
 
 def known_providers() -> tuple[str, ...]:
-    """The names :func:`get_provider` accepts (aliases aside), sorted."""
+    """The names [`get_provider`][callboard.get_provider] accepts (aliases aside), sorted."""
     return tuple(sorted(PROVIDERS))
 
 

@@ -5,7 +5,7 @@ model), then ``assistant`` and ``user`` messages as the agent works (text, tool 
 results), optionally ``stream_event`` lines carrying raw Messages API stream events (with
 ``--include-partial-messages``), and last a ``result`` message with the final text,
 usage, cost and the session id to resume. This module only decodes; running the process
-is :mod:`._claude_code`'s job.
+is ``_claude_code``'s job.
 """
 
 from __future__ import annotations
@@ -93,10 +93,10 @@ def failure_from_text(
 class ClaudeCodeDecoder:
     """Decodes one CLI run's stream-json lines; create a fresh one per run.
 
-    :meth:`feed` returns the deltas a line carried: each assistant text block as it
+    ``feed()`` returns the deltas a line carried: each assistant text block as it
     arrives (or, when the CLI sends ``stream_event`` lines, their text deltas instead, so
     no text is sent twice), then usage and the finish reason from the ``result`` line.
-    :meth:`result` gives the final response once the ``result`` line has arrived.
+    ``result()`` gives the final response once the ``result`` line has arrived.
 
     Args:
         calling_id: carried on errors.
@@ -219,7 +219,7 @@ class ClaudeCodeDecoder:
 
         Raises:
             ProviderError: the ``result`` line reports an error, or the CLI exited
-                non-zero (typed by what its text says, else :class:`ClaudeCodeFailed`).
+                non-zero (typed by what its text says, else ``ClaudeCodeFailed``).
             StreamInterrupted: the output ended without a ``result`` line although the
                 CLI exited cleanly; ``partial_text`` holds the text that did arrive.
         """

@@ -15,7 +15,7 @@ class Credential:
 
     The key stays inside this object from the config to the socket: ``repr`` and ``str``
     show ``***``, so a header dict holding one is safe in a traceback's captured locals,
-    a log line or an error tracker. :meth:`reveal` gives the text to write. It compares
+    a log line or an error tracker. ``reveal()`` gives the text to write. It compares
     equal to that text (in constant time), so code and tests can still check a header.
 
     Args:

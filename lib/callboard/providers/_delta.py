@@ -1,4 +1,4 @@
-"""What a stream hands over as it goes: one :class:`StreamDelta` per step."""
+"""What a stream hands over as it goes: one [`StreamDelta`][callboard.StreamDelta] per step."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 An endpoint can be named by its model type (``"chat"``), by the provider's own path
 (``"messages"`` on Anthropic) or by what another provider calls it
 (``"chat/completions"``), so one name works across providers. ``match_endpoint``, the
-:class:`~callboard.EndpointConfig` check and the Endpoint all resolve a name here,
+[`EndpointConfig`][callboard.EndpointConfig] check and the Endpoint all resolve a name here,
 so a config that validates is one the Endpoint can build.
 """
 

@@ -100,7 +100,7 @@ class NormalizedResponse:
         rate_limit: the provider's rate-limit headers (lower-cased names, raw values),
             or ``None`` when it sent none.
         raw: the decoded JSON body, or the bytes of a binary body (text to speech);
-            also readable as :attr:`data`.
+            also readable as ``data``.
         id: the provider's id of the response (``chatcmpl-...``, ``msg_...``,
             ``resp_...``: the Responses API's ``previous_response_id``).
         refusal: the model's refusal message when it declined to answer (OpenAI's
@@ -140,9 +140,9 @@ class NormalizedResponse:
 
     @property
     def data(self) -> Any:
-        """The decoded body as the provider sent it (the same object as :attr:`raw`).
+        """The decoded body as the provider sent it (the same object as ``raw``).
 
         The lionpride spelling: ``calling.response.data["choices"][0]["message"]``
-        reads an OpenAI body; :attr:`text` is the answer whatever the provider.
+        reads an OpenAI body; ``text`` is the answer whatever the provider.
         """
         return self.raw

@@ -65,7 +65,7 @@ class ToolCall:
 
         Raises:
             ValueError: the arguments are not valid JSON (an incomplete call's usually
-                are not: read :attr:`partial_arguments` instead).
+                are not: read ``partial_arguments`` instead).
         """
         try:
             return cast(object, json.loads(self.arguments or "{}"))
@@ -120,7 +120,7 @@ class Thinking:
     ``redacted_thinking`` blocks (encrypted ``data`` only); the Responses API returns
     ``reasoning`` items (an ``id``, a readable summary and, when asked for,
     ``encrypted_content``). Send them back unchanged with the tool results: the
-    response's :attr:`~callboard.NormalizedResponse.turn` does that for you.
+    response's ``turn`` does that for you.
 
     Attributes:
         kind: ``"thinking"``, ``"redacted_thinking"`` or ``"reasoning"``.

@@ -1,10 +1,10 @@
 """Turn a payload into a request for a provider, and its answer into the normalized shape.
 
-Pure functions over a :class:`ProviderSpec`: no sockets here. The Endpoint actor sends
-the :class:`ProviderRequest` with its HTTP client and hands the status, headers and body
-back to :func:`parse_response` (or the stream's events to a :class:`StreamDecoder`).
+Pure functions over a ``ProviderSpec``: no sockets here. The Endpoint actor sends
+the ``ProviderRequest`` with its HTTP client and hands the status, headers and body
+back to ``parse_response`` (or the stream's events to a ``StreamDecoder``).
 
-The API key goes into ``auth_headers`` and nowhere else, as :class:`Credential` values
+The API key goes into ``auth_headers`` and nowhere else, as ``Credential`` values
 whose repr is masked (so no frame's locals show it); that field is left out of the
 request's repr, and extra headers that would carry credentials are refused.
 """
@@ -75,7 +75,7 @@ class ProviderRequest:
 
     Exactly one of ``json`` and ``files`` is set (``data`` goes with ``files`` as
     multipart form fields). ``json`` is encoded when the request is built, so a value
-    that is not JSON fails here, as a :class:`PayloadError` naming its field, and never
+    that is not JSON fails here, as a ``PayloadError`` naming its field, and never
     inside a client that is sending.
 
     Attributes:

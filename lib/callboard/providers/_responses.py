@@ -5,7 +5,7 @@ A response's ``output`` is a list of items: ``message`` (its ``output_text`` par
 the text, a ``refusal`` part a refusal), ``function_call`` (a tool call, answered by a
 ``function_call_output`` naming its ``call_id``) and ``reasoning`` (a summary of the
 model's reasoning, and its ``encrypted_content`` when ``include`` asked for it). The
-output items are also the response's :attr:`~callboard.NormalizedResponse.turn`: sent
+output items are also the response's ``turn``: sent
 back in the next request's ``input``, they carry the reasoning on to the next step.
 """
 

@@ -1,6 +1,6 @@
 """What a provider is, as data: where it lives, how it authenticates, what it offers.
 
-Adding an OpenAI-compatible provider is adding one :class:`ProviderSpec` value; no code
+Adding an OpenAI-compatible provider is adding one ``ProviderSpec`` value; no code
 path changes. The two wire *dialects* (OpenAI-compatible and Anthropic Messages) are the
 only code, in their own modules.
 """

@@ -1,9 +1,9 @@
 """What every stream decoder shares: folding deltas into the final response.
 
-A decoder turns one provider's server-sent events into :class:`StreamDelta` values; the
+A decoder turns one provider's server-sent events into ``StreamDelta`` values; the
 caller forwards them as they come and, at the end, asks for the final
-:class:`NormalizedResponse`. A stream that ends without what makes it complete raises
-:class:`StreamInterrupted` carrying the text and the tool calls that did arrive, so they
+``NormalizedResponse``. A stream that ends without what makes it complete raises
+``StreamInterrupted`` carrying the text and the tool calls that did arrive, so they
 can be shown and charged.
 """
 
@@ -124,7 +124,7 @@ class StreamDecoder(abc.ABC):
 
     @abc.abstractmethod
     def _feed(self, event: str, data: str) -> list[StreamDelta]:
-        """Decode one event (what :meth:`feed` does, in the dialect's words)."""
+        """Decode one event (what ``feed()`` does, in the dialect's words)."""
 
     @property
     def done(self) -> bool:

@@ -84,7 +84,7 @@ def verdict(error: BaseException) -> Verdict:
 
 
 def fallback_kind(error: BaseException) -> str | None:
-    """The named failure kind of ``error`` (one of :data:`FALLBACK_KINDS`), if any."""
+    """The named failure kind of ``error`` (one of ``FALLBACK_KINDS``), if any."""
     if not isinstance(error, BadRequest):
         return None
     kind = (error.error_type or "").lower()

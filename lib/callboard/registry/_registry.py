@@ -24,8 +24,8 @@ __all__ = ["ServiceRegistry"]
 class ServiceRegistry:
     """Models by name; ``async with registry:`` runs them all under one supervisor.
 
-    A :class:`Router` registers like a model: ``registry.get("gpt-4o-mini")`` returns
-    it, its tags count for :meth:`list_by_tag`, and it runs as one subtree.
+    A [`Router`][callboard.Router] registers like a model: ``registry.get("gpt-4o-mini")`` returns
+    it, its tags count for ``list_by_tag()``, and it runs as one subtree.
 
     Inside the block every registered model is started (its hook actors and Executor
     run as a subtree of the registry's one_for_one Supervisor, so one model's crash
@@ -103,7 +103,7 @@ class ServiceRegistry:
 
     def remove(self, name: str) -> iModel | Router:
         """Forget ``name`` and return its model (a running registry stops it next time
-        :meth:`sync` runs or the block ends).
+        ``sync()`` runs or the block ends).
 
         Raises:
             ModelNotFound: nothing is registered under ``name``.

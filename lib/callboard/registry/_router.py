@@ -201,7 +201,7 @@ class Router:
         return self._tree.supervisor
 
     async def run(self, *, task_status: trio.TaskStatus[Router] = trio.TASK_STATUS_IGNORED) -> None:
-        """Run every deployment and fallback under one supervisor until :meth:`stop`
+        """Run every deployment and fallback under one supervisor until ``stop()``
         (a supervisor's child, e.g. in a ServiceRegistry).
 
         Raises:
@@ -273,9 +273,9 @@ class Router:
         (``calling.response`` holds the answer, ``calling.deployment`` who gave it).
 
         Args:
-            calling: one made by :meth:`create_calling`; ``arguments`` are then ignored.
+            calling: one made by ``create_calling()``; ``arguments`` are then ignored.
             poll_timeout: an overall deadline in seconds (lowers the Calling's timeout).
-            **arguments: the request, for :meth:`create_calling`.
+            **arguments: the request, for ``create_calling()``.
 
         Raises:
             CallboardError: the typed error of the call's last attempt (with
@@ -321,10 +321,10 @@ class Router:
         self, calling: Calling | None = None, **arguments: Any
     ) -> AsyncGenerator[str]:
         """Stream a routed call: yield its text chunks as they arrive, then raise its
-        error if it failed (as :meth:`invoke`).
+        error if it failed (as ``invoke()``).
 
         A deployment that fails before its first chunk hands the call on as
-        :meth:`invoke` does; once text was yielded, a failure is the call's (another
+        ``invoke()`` does; once text was yielded, a failure is the call's (another
         deployment would repeat it).
         """
         if calling is None:
@@ -386,7 +386,7 @@ class Router:
         backends: Mapping[str, Any] | None = None,
         strategy: RoutingStrategy | None = None,
     ) -> Router:
-        """Rebuild a Router from :meth:`to_dict` data, each model fresh.
+        """Rebuild a Router from ``to_dict()`` data, each model fresh.
 
         Args:
             data: what ``to_dict`` returned (possibly through JSON).

@@ -1,6 +1,6 @@
 """A Router's configuration: checked when it is built, and serialized as data.
 
-What a Router serializes to is :class:`RouterConfig`: its name, strategy and settings,
+What a Router serializes to is ``RouterConfig``: its name, strategy and settings,
 and each deployment and fallback as its own ``to_dict`` data (an iModel's, or a nested
 Router's). Like an iModel's, it holds no identity, no state and no secret.
 """
@@ -55,7 +55,7 @@ class RouterConfig:
 
 
 def to_config(router: Router) -> dict[str, Any]:
-    """:meth:`Router.to_dict`."""
+    """``to_dict()``."""
     from ._strategies import STRATEGIES
 
     strategy = router.strategy.name
@@ -90,7 +90,7 @@ def to_config(router: Router) -> dict[str, Any]:
 def from_config(
     data: Mapping[str, Any], *, backends: Mapping[str, Any] | None, strategy: Any
 ) -> Router:
-    """:meth:`Router.from_dict`."""
+    """``from_dict()``."""
     from ._router import Router
 
     config = structure(data, RouterConfig, "a Router configuration")

@@ -4,7 +4,7 @@ a subtree of its own.
 Each child is TEMPORARY: a deployment whose own tree gave up is not restarted by this
 supervisor (restarting it at once would spend the supervisor's intensity on a server
 that is gone and could take the healthy deployments down with it). The Router rests
-it instead, and the probe that ends the rest starts it again (:meth:`RouterTree.wake`).
+it instead, and the probe that ends the rest starts it again (``wake()``).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class RouterTree:
         self._block: BlockNursery | None = None
 
     async def run(self, started: object, task_status: trio.TaskStatus[Any]) -> None:
-        """Run every child until :meth:`stop`; reports ``started`` once all are up."""
+        """Run every child until ``stop()``; reports ``started`` once all are up."""
         if self.supervisor is not None:
             raise CallboardError(f"router {self.name!r} is already running")
         supervisor = Supervisor(

@@ -1,7 +1,7 @@
 """CircuitBreaker: stop calling a provider that keeps failing, and find out when it is back.
 
 Closed (calls flow) → open when too many calls fail (calls fail at once with
-:class:`CircuitOpen`) → half-open once ``recovery_time`` has passed (a bounded number of
+``CircuitOpen``) → half-open once ``recovery_time`` has passed (a bounded number of
 probe calls go through) → closed again when a probe succeeds, or open again when one
 fails.
 
@@ -154,7 +154,7 @@ class CircuitBreaker:
         recovery_time: seconds the circuit stays open before probes are let through.
         half_open_probes: how many probe calls may be in flight while half-open.
         name: shown in errors and transitions.
-        on_transition: called synchronously with every :class:`CircuitTransition`.
+        on_transition: called synchronously with every ``CircuitTransition``.
         counts_as_failure: which errors count against the service's health.
         failure_rate: the share of calls that failed within ``window`` that opens the
             circuit; ``None`` to open on ``failure_threshold`` only.

@@ -97,7 +97,7 @@ _SECRET_PATTERNS = re.compile(
 
 
 class Revealable(Protocol):
-    """A secret held masked (``callboard.Secret``): its text only through :meth:`reveal`.
+    """A secret held masked (``callboard.Secret``): its text only through ``reveal()``.
 
     Passing the key around as one of these instead of a ``str`` keeps it out of every
     repr, and so out of a traceback's captured locals.

@@ -140,8 +140,8 @@ class InvalidResponse(ProviderError):
 
 
 class PartialToolCall(Protocol):
-    """What :class:`StreamInterrupted` keeps of each tool call (a
-    :class:`~callboard.ToolCall`; typed by its fields here, below the providers layer)."""
+    """What [`StreamInterrupted`][callboard.StreamInterrupted] keeps of each tool call (a
+    [`ToolCall`][callboard.ToolCall]; typed by its fields here, below the providers layer)."""
 
     @property
     def id(self) -> str: ...
@@ -168,7 +168,7 @@ class StreamInterrupted(ProviderError):
     Args:
         partial_text: the text received before the stream broke.
         partial_tool_calls: the tool calls received before it broke
-            (:class:`~callboard.ToolCall` values).
+            ([`ToolCall`][callboard.ToolCall] values).
     """
 
     def __init__(

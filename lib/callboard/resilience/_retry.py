@@ -5,7 +5,7 @@ up", so the timing rules are tested without a clock; ``run`` is the async driver
 sleeps on the Trio clock between attempts.
 
 Retries must happen in exactly one layer, but users do stack policies (one on the
-Endpoint, one around ``invoke``). A :class:`RetryBudget` travels with the Calling and
+Endpoint, one around ``invoke``). A ``RetryBudget`` travels with the Calling and
 every policy spends from it, so nested policies share one bound on the total number of
 attempts instead of multiplying (3 retries × 3 retries would be 16 requests).
 """

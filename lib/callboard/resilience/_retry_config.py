@@ -1,4 +1,4 @@
-"""RetryConfig: lionpride's spelling of a :class:`RetryPolicy`."""
+"""RetryConfig: lionpride's spelling of a [`RetryPolicy`][callboard.RetryPolicy]."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def RetryConfig(  # named as lionpride users know it; it builds a RetryPolicy
     exponential_base: float = 2.0,
     jitter: bool = True,
 ) -> RetryPolicy:
-    """A :class:`RetryPolicy` from lionpride's ``RetryConfig`` fields (and its defaults).
+    """A ``RetryPolicy`` from lionpride's ``RetryConfig`` fields (and its defaults).
 
     The meaning is the same: ``initial_delay`` is the backoff before the first retry
     (``base_delay``), ``exponential_base`` its growth per retry (``multiplier``),

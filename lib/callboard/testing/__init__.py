@@ -1,8 +1,8 @@
 """A fake AI provider for tests: a real HTTP server on loopback.
 
-:class:`FakeProvider` speaks OpenAI's (chat completions and the Responses API) and
+``FakeProvider`` speaks OpenAI's (chat completions and the Responses API) and
 Anthropic's wire formats (JSON, SSE streams, error bodies, rate-limit headers), enforces
-per-key rate limits the ways the real services document (:class:`Enforcement`:
+per-key rate limits the ways the real services document (``Enforcement``:
 quantized windows, token charging, foreign traffic on the key, headers on or off),
 injects faults on demand and records every request, so client code is tested over a real
 socket instead of mocks. Each documented shape (tool calls, refusals, signed thinking,

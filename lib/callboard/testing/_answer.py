@@ -1,12 +1,12 @@
-"""What the fake model says, before each API spells it: one :class:`Answer` per choice,
-cut to the output limit as :class:`Spoken`.
+"""What the fake model says, before each API spells it: one ``Answer`` per choice,
+cut to the output limit as ``Spoken``.
 
 Every unit of output is one token: a word of thinking, a hidden reasoning token, a
 word of text or of a refusal, a tool call's name and each piece of its arguments. The
 model produces them in that order, so ``max_tokens`` cuts the thinking first, then the
 text, then the tool calls, a call's arguments possibly mid-JSON (``finish_reason:
 "length"``, ``stop_reason: "max_tokens"``). The refusal comes from the chat routes'
-refusal trigger: a user message holding :data:`FLAG_WORD` (which the moderation route
+refusal trigger: a user message holding ``FLAG_WORD`` (which the moderation route
 flags) is refused.
 """
 

@@ -6,7 +6,7 @@ over shorter periods of time (e.g. 60,000 requests/minute may be enforced as 1,0
 requests/second)". Anthropic: "a rate of 60 requests per minute (RPM) might be enforced
 as 1 request per second", with "the token bucket algorithm". They also count tokens
 differently (OpenAI reserves ``max_tokens``; Anthropic counts only uncached input and
-actual output), and a key is shared with whoever else holds it. :class:`Enforcement`
+actual output), and a key is shared with whoever else holds it. ``Enforcement``
 names each of these so a test can pick the provider it wants to be judged by.
 """
 
@@ -84,7 +84,7 @@ def _flag(_instance: object, attribute: attrs.Attribute[bool], value: object) ->
 
 @attrs.frozen(kw_only=True)
 class Enforcement:
-    """How a :class:`FakeProvider` enforces ``rpm``, ``tpm``, ``itpm`` and ``otpm``.
+    """How a ``FakeProvider`` enforces ``rpm``, ``tpm``, ``itpm`` and ``otpm``.
 
     The defaults are the lenient provider the fake always was: one bucket per limit
     holding a full minute, refilled continuously, unused ``max_tokens`` refunded, truthful

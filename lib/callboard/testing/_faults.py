@@ -2,7 +2,7 @@
 
 Every fault a real provider or the network in front of it produces has a kind here, so a
 client's retry, timeout and stream-recovery paths can be tested against a real socket. All
-values are frozen and hashable: a :class:`Fault` can key a ``rates`` mapping.
+values are frozen and hashable: a ``Fault`` can key a ``rates`` mapping.
 """
 
 from __future__ import annotations

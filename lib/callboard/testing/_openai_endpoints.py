@@ -90,7 +90,7 @@ def embeddings(data: bytes, context: RouteContext) -> Prepared:
 
 
 def moderations(data: bytes, context: RouteContext) -> Prepared:
-    """Nothing is flagged except inputs containing :data:`FLAG_WORD` (as violence)."""
+    """Nothing is flagged except inputs containing ``FLAG_WORD`` (as violence)."""
     body = parse_json(data)
     model: str = field(body, "model", str, default="omni-moderation-latest")
     check_model_name(model, context)

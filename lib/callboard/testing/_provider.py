@@ -3,7 +3,7 @@
 This module is the server: its configuration, its lifetime (bind a port, serve in a
 nursery inside the caller's ``async with``, cancel every connection on exit) and the
 loop that reads a connection's requests one after another. What each request gets back
-is the :class:`Responder`'s business; what was received is kept in a :class:`RequestLog`.
+is the ``Responder``'s business; what was received is kept in a ``RequestLog``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class FakeProvider:
     Use it as an async context manager: it binds a free port, serves in a nursery it
     opens inside the ``async with`` (so in your task tree) and, on exit, cancels every
     connection, even one in the middle of a stream. Point any HTTP client or SDK at
-    :attr:`base_url`.
+    ``base_url``.
 
     Args:
         keys: API keys it accepts (Bearer for OpenAI routes, ``x-api-key`` for
@@ -61,16 +61,16 @@ class FakeProvider:
             a request needs a positive balance and is charged the output it produced.
         enforcement: how the limits are enforced: windows shorter than a minute,
             charging, foreign traffic on the key, which headers are sent
-            (:class:`Enforcement`; the default is one full-minute bucket per limit,
+            (``Enforcement``; the default is one full-minute bucket per limit,
             unused tokens refunded, every header sent).
-        latency: delay before every response (a route's :class:`RouteFaults` may
+        latency: delay before every response (a route's ``RouteFaults`` may
             override it).
         faults: random faults per route path, ``"*"`` for every route.
         seed: seeds the fault and latency draws, and the key that signs thinking
             blocks (two providers with one seed accept each other's blocks).
         models: an allow-list of the model names it serves; any other name gets the
             404 ``not_found_error`` (OpenAI: ``model_not_found``) the real APIs send.
-            ``None`` (the default) serves any name; :data:`DEFAULT_MODELS` lists
+            ``None`` (the default) serves any name; ``DEFAULT_MODELS`` lists
             current OpenAI, Anthropic and reranker names.
         host, port: where to listen (port 0 picks a free one).
         epoch: the calendar time at trio-clock start, for ``Date``, ``created`` and

@@ -4,7 +4,7 @@ A key has up to four limits, each per minute: requests (``rpm``), combined token
 (``tpm``, OpenAI's TPM: the prompt plus ``max_tokens`` on arrival), uncached input
 tokens (``itpm``) and output tokens (``otpm``), Anthropic's pair. A request is admitted
 only when every limit has room for it; then each is charged the way
-:class:`~callboard.testing.Enforcement` says, and settled when the reply is done
+``Enforcement`` says, and settled when the reply is done
 (``tpm``'s unused ``max_tokens`` refunded unless ``charging="no_refund"``; ``otpm``
 charged the output actually produced: Anthropic says "OTPM rate limits are evaluated in
 real time as output tokens are produced", so admission only needs a positive balance).
@@ -122,7 +122,7 @@ class KeyLimits:
     """The limits of one API key (a limit set to ``None`` is unlimited).
 
     Args:
-        limits: per-minute limits by resource name (:data:`RESOURCES`).
+        limits: per-minute limits by resource name (``RESOURCES``).
         enforcement: how they are enforced.
         now: the trio time the key was first seen (its buckets start full then).
         seed: seeds the jitter of the foreign traffic on this key.

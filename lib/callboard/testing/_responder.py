@@ -3,7 +3,7 @@
 In order: the route, the method, the credentials and the body are checked (each refused
 with the status and error body the real API uses); then the fault plan may answer with
 an error, a 502 page or a stall; then the key's rate limits admit the request or refuse
-it with a 429 and retry headers (see :class:`~callboard.testing.Enforcement` for how
+it with a 429 and retry headers (see ``Enforcement`` for how
 harshly); then the reply goes out, a JSON body or an SSE stream, cut short or corrupted
 if the fault says so. However the delivery ends, the request is settled with its limits
 (output tokens charged, unused ``max_tokens`` refunded unless the charging says not).
@@ -40,7 +40,7 @@ _HTML_502 = (
 
 
 class Responder:
-    """Answers the requests of one :class:`FakeProvider`, keeping each key's buckets.
+    """Answers the requests of one ``FakeProvider``, keeping each key's buckets.
 
     ``started_at`` is the trio time the provider started serving: the wall clock of
     ``Date``, ``created`` and resets is ``epoch`` plus the trio time since then.

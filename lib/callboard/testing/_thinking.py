@@ -3,7 +3,7 @@
 Anthropic: ``thinking: {"type": "enabled", "budget_tokens": N}`` (N >= 1024 and below
 ``max_tokens``) makes the model think before it answers, in a ``thinking`` block whose
 ``signature`` proves the provider wrote it. A request whose user text holds Anthropic's
-documented test string :data:`REDACTED_THINKING_TRIGGER` gets a ``redacted_thinking``
+documented test string ``REDACTED_THINKING_TRIGGER`` gets a ``redacted_thinking``
 block (encrypted ``data``) instead. Blocks sent back are checked the way the API checks
 them: a thinking block whose text or signature was changed, or redacted data that was
 not issued, is a 400; and with thinking on, an assistant turn that asked for tools must

@@ -1,6 +1,6 @@
 """The shapes of what the fake provider sends: replies, SSE frames and error bodies.
 
-A route handler turns a request into a :class:`Prepared` (what it would send and what it
+A route handler turns a request into a ``Prepared`` (what it would send and what it
 costs) before the rate limiter runs, because the replies are deterministic: the server
 knows the exact usage up front and can charge, refund and inject faults around it.
 """

@@ -5,7 +5,7 @@ tool's name, description and schema); ``iModel.from_dict`` finds the function ag
 that module. Only a module the program has imported already is searched: loading data
 never imports, so it never runs code the program did not choose to run. A function that
 has no import path (a lambda, a closure, a bound method) or whose module is not loaded
-makes ``from_dict`` raise :class:`NotRestorable` saying what to do.
+makes ``from_dict`` raise [`NotRestorable`][callboard.NotRestorable] saying what to do.
 """
 
 from __future__ import annotations

@@ -22,10 +22,10 @@ class Tool:
     """Call a Python function as a backend: ``iModel(backend=Tool(func))``.
 
     The Calling's payload is the function's keyword arguments. They are checked against
-    the schema before the function runs (:class:`ToolArgumentError` names the missing,
+    the schema before the function runs (``ToolArgumentError`` names the missing,
     unexpected or wrongly typed argument). An async function is awaited in the calling
     task; a sync one runs in a worker thread (``trio.to_thread.run_sync``), so it cannot
-    block the event loop. What the function raises is wrapped in :class:`ToolError`.
+    block the event loop. What the function raises is wrapped in [`ToolError`][callboard.ToolError].
 
     Args:
         func: the function.

@@ -96,8 +96,8 @@ class GenAITelemetry:
     """Turn a model's lifecycle events into GenAI spans and metrics.
 
     One span per Calling (kind CLIENT, named ``"{operation} {model}"``) from
-    :class:`CallingQueued` to its terminal event, with a ``retry`` span event per
-    :class:`CallingRetrying`; its times are the events' times, so a lagging hook actor
+    ``CallingQueued`` to its terminal event, with a ``retry`` span event per
+    ``CallingRetrying``; its times are the events' times, so a lagging hook actor
     does not stretch them. Metrics: ``gen_ai.client.operation.duration`` (s),
     ``gen_ai.client.token.usage`` (``{token}``, by ``gen_ai.token.type``) and
     ``callboard.client.queue.duration`` (s, queued until admitted).
@@ -108,7 +108,7 @@ class GenAITelemetry:
     error's class name), ``callboard.calling.id``, ``callboard.calling.status``,
     ``callboard.retries``, ``callboard.queue.wait`` (s). Never a payload or a key.
 
-    Register it with :meth:`register` on the models' :class:`HookRegistry`: an AnyEvent
+    Register it with ``register()`` on the models' ``HookRegistry``: an AnyEvent
     observer (run as a hook actor) and a PostInvocation interceptor that only notes the
     response's usage and model (a dict write; streamed calls report usage through
     their chunk events instead). Export with a ``BatchSpanProcessor`` in production: it
@@ -211,7 +211,7 @@ class GenAITelemetry:
             buffer_size: events the hook actor may lag behind before losing some.
 
         Returns:
-            The observer :class:`Hook` (unregister it and the interceptor to detach).
+            The observer [`Hook`][callboard.Hook] (unregister it and the interceptor to detach).
         """
         hooks.register(HookPhase.PostInvocation, self.note_response, name=f"{name}.usage")
         return hooks.register(HookPhase.AnyEvent, self.observe, name=name, buffer_size=buffer_size)
