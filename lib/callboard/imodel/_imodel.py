@@ -347,7 +347,7 @@ class iModel:
         self,
         calling: Calling | None = None,
         poll_timeout: float | None = None,
-        poll_interval: float | None = None,
+        poll_interval: float | None = None,  # compat: accepted, never used
         **arguments: Any,
     ) -> Calling: ...
 
