@@ -266,7 +266,7 @@ class Executor(ProviderFeedback, TaskSubmission, Actor[Calling]):
         waiting for queue room holds nothing: it is cancelled at once).
 
         Raises:
-            the errors of ``submit()`` and of ``wait()``.
+            CallboardError: what ``submit()`` raises, or the call's own error (``Calling.wait()``).
         """
         try:
             await self.submit(calling)
