@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import math
 import random
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 
 import trio
 
+from benchmarks._process import fake_provider
 from callboard.endpoint import (
     Transport,
     TransportResponse,
@@ -49,28 +47,14 @@ def fake_provider_process(
 ) -> Iterator[str]:
     """Serve ``callboard fake-provider`` with the fault mix scaled by ``scale`` (1.0 =
     10% faults); yields its base URL and stops it on exit."""
-    command = [sys.executable, "-m", "callboard.cli", "fake-provider", "--port", "0"]
-    command += ["--latency", str(latency), "--jitter", str(jitter), "--seed", str(seed)]
+    command = ["--latency", str(latency), "--jitter", str(jitter), "--seed", str(seed)]
     for key in keys:
         command += ["--key", key]
     for kind, rate in FAULT_MIX.items():
         if rate * scale > 0:
             command += ["--fault", f"{kind}={rate * scale:.6f}"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.startswith("fake provider listening on "):
-            _, err = process.communicate(timeout=10)
-            raise RuntimeError(f"the fake provider did not start: {line!r} {err[-500:]!r}")
-        yield line.split()[4]
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with fake_provider(command) as url:
+        yield url
 
 
 class ChaosCrash(RuntimeError):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,6 +33,28 @@ def serving(module: str, *args: str) -> Iterator[str]:
             process.stdin.close()
         try:
             process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def fake_provider(args: Sequence[str]) -> Iterator[str]:
+    """``callboard fake-provider --port 0 *args`` in a process of its own; yields its
+    base URL and stops it with Ctrl-C on leaving the block."""
+    command = [sys.executable, "-m", "callboard.cli", "fake-provider", "--port", "0", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("fake provider listening on "):
+            _, err = process.communicate(timeout=10)
+            raise RuntimeError(f"the fake provider did not start: {line!r} {err[-500:]!r}")
+        yield line.split()[4]
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

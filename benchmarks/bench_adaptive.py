@@ -20,9 +20,6 @@ where not; goodput >= 95% of the true limit; the exact-limits row 0 x 429 at >= 
 from __future__ import annotations
 
 import contextlib
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +27,7 @@ from typing import Any
 import attrs
 import trio
 
+from benchmarks._process import fake_provider
 from benchmarks._report import record
 from callboard import AdmissionPolicy, CallboardError, CallingRequeued, RetryPolicy, iModel
 from callboard.actors import Lagged
@@ -214,23 +212,9 @@ def rows() -> list[Row]:
 @contextlib.contextmanager
 def provider_process(flags: list[str]) -> Iterator[str]:
     """``callboard fake-provider`` with ``flags`` in its own process; yields its URL."""
-    command = [sys.executable, "-m", "callboard.cli", "fake-provider", "--port", "0"]
-    command += ["--key", KEY, "--latency", str(LATENCY), *flags]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.startswith("fake provider listening on "):
-            _, err = process.communicate(timeout=10)
-            raise RuntimeError(f"the fake provider did not start: {line!r} {err[-500:]!r}")
-        yield line.split()[4]
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    command = ["--key", KEY, "--latency", str(LATENCY), *flags]
+    with fake_provider(command) as url:
+        yield url
 
 
 @attrs.define
