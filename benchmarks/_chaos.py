@@ -8,8 +8,10 @@ the two sides use both cores.
 
 from __future__ import annotations
 
+import json
 import math
 import random
+from collections import Counter
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 
@@ -27,7 +29,7 @@ from callboard.endpoint import (
 )
 from callboard.providers import ProviderRequest
 
-__all__ = ["FAULT_MIX", "Chaos", "ChaosCrash", "fake_provider_process"]
+__all__ = ["FAULT_MIX", "HOSTILE_MIX", "Chaos", "ChaosCrash", "fake_provider_process"]
 
 FAULT_MIX: dict[str, float] = {
     "500": 0.015,
@@ -40,20 +42,42 @@ FAULT_MIX: dict[str, float] = {
 }
 """Fault kind → share of requests, 10% in all (truncated streams hit streamed calls)."""
 
+HOSTILE_MIX: dict[str, float] = {"hostile_body": 0.01, "retry_after_absurd": 0.002}
+"""What a hostile provider adds on top: 1% replies whose JSON is nested 1,100 levels deep
+(in a stream, one event), and 0.2% 429s asking for a wait of 99,999 s."""
+
+_FAULTS_LINE = "fake provider faults: "
+
 
 @contextmanager
 def fake_provider_process(
-    keys: Sequence[str], *, scale: float, latency: float, jitter: float, seed: int
+    keys: Sequence[str],
+    *,
+    scale: float,
+    hostile_scale: float = 0.0,
+    latency: float,
+    jitter: float,
+    seed: int,
+    injected: Counter[str] | None = None,
 ) -> Iterator[str]:
     """Serve ``callboard fake-provider`` with the fault mix scaled by ``scale`` (1.0 =
-    10% faults); yields its base URL and stops it on exit."""
+    10% faults) and the hostile mix by ``hostile_scale``; yields its base URL and stops
+    it on exit, then counts into ``injected`` the faults the provider says it sent."""
     command = ["--latency", str(latency), "--jitter", str(jitter), "--seed", str(seed)]
     for key in keys:
         command += ["--key", key]
-    for kind, rate in FAULT_MIX.items():
-        if rate * scale > 0:
-            command += ["--fault", f"{kind}={rate * scale:.6f}"]
-    with fake_provider(command) as url:
+    mix = [(kind, rate * scale) for kind, rate in FAULT_MIX.items()]
+    mix += [(kind, rate * hostile_scale) for kind, rate in HOSTILE_MIX.items()]
+    for kind, rate in mix:
+        if rate > 0:
+            command += ["--fault", f"{kind}={rate:.6f}"]
+
+    def count(out: str) -> None:
+        for line in out.splitlines():
+            if injected is not None and line.startswith(_FAULTS_LINE):
+                injected.update(json.loads(line.removeprefix(_FAULTS_LINE)))
+
+    with fake_provider(command, on_stop=count) as url:
         yield url
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,9 +39,12 @@ def serving(module: str, *args: str) -> Iterator[str]:
 
 
 @contextmanager
-def fake_provider(args: Sequence[str]) -> Iterator[str]:
+def fake_provider(
+    args: Sequence[str], *, on_stop: Callable[[str], None] | None = None
+) -> Iterator[str]:
     """``callboard fake-provider --port 0 *args`` in a process of its own; yields its
-    base URL and stops it with Ctrl-C on leaving the block."""
+    base URL and stops it with Ctrl-C on leaving the block, then hands what it printed
+    when it stopped (its counters) to ``on_stop``."""
     command = [sys.executable, "-m", "callboard.cli", "fake-provider", "--port", "0", *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -54,7 +57,9 @@ def fake_provider(args: Sequence[str]) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.communicate(timeout=10)
+            out, _ = process.communicate(timeout=10)
+            if on_stop is not None:
+                on_stop(out)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

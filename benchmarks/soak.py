@@ -2,8 +2,10 @@
 
 The models run under one :class:`~callboard.services.ServiceRegistry` against the fake
 provider (a subprocess on loopback) injecting 10% faults (5xx, 529, 429, connection
-resets, stalls, truncated streams) while a chaos task crashes Endpoint actors at random
-and callers cancel some calls part-way. The run then checks the invariants:
+resets, stalls, truncated streams) and, on top, hostile replies (1% with JSON nested
+1,100 levels deep, 0.2% 429s asking for a wait of 99,999 s), while a chaos task crashes
+Endpoint actors at random and callers cancel some calls part-way. The run then checks
+the invariants:
 
 - every Calling reaches exactly one terminal state and its caller wakes (zero lost,
   zero completed twice, zero hung);
@@ -66,7 +68,6 @@ __all__ = ["SoakConfig", "SoakReport", "main", "run_soak"]
 
 _TERMINAL = (CallingCompleted, CallingFailed, CallingTimedOut, CallingCancelled, CallingAborted)
 _BUCKET_PERIOD = 1e12  # the token bucket barely refills: its level is an exact ledger
-_LEDGER = AdmissionPolicy(pacing="burst", token_accounting="usage")
 
 
 @attrs.frozen(kw_only=True)
@@ -78,6 +79,13 @@ class SoakConfig:
     concurrency: int = 96
     fault_scale: float = 1.0
     """1.0 injects 10% faults; 0 none."""
+    hostile_scale: float = 1.0
+    """1.0 adds 1% hostile bodies and 0.2% absurd ``retry-after`` 429s; 0 none."""
+    max_pause: float = 0.5
+    """The pause cap (``AdmissionPolicy.max_pause``, 60 s by default) under test: an
+    absurd ``retry-after`` pauses a model this long, and the call it came with fails
+    with RateLimited. Short here so the run stays short; what is checked is that the
+    pause ends at the cap and nothing hangs."""
     stream_share: float = 0.3
     cancellations: int = 1000
     latency: float = 0.001
@@ -120,6 +128,8 @@ class SoakReport:
     crashes_planted: int = 0
     endpoint_restarts: int = 0
     escalations: int = 0
+    injected: Counter[str] = attrs.field(factory=Counter[str])
+    """The faults the provider says it sent, by ``Fault.label``."""
     unsettled: list[str] = attrs.field(factory=list[str])
     tokens: list[tuple[int, int, float]] = attrs.field(factory=list[tuple[int, int, float]])
     """Per model: (least and most its calls can have been charged, what its bucket is
@@ -171,7 +181,10 @@ class SoakReport:
         rate = self.outcomes / self.elapsed if self.elapsed else 0.0
         return [
             f"soak: {self.outcomes:,} of {c.callings:,} Callings over {c.models} models in "
-            f"{self.elapsed:.1f} s ({rate:,.0f}/s), faults {10 * c.fault_scale:g}%",
+            f"{self.elapsed:.1f} s ({rate:,.0f}/s), faults {10 * c.fault_scale:g}%, "
+            f"hostile {1.2 * c.hostile_scale:g}%",
+            "  the provider injected: "
+            + ", ".join(f"{label} {count:,}" for label, count in sorted(self.injected.items())),
             f"  completed {self.completed:,}  failed {sum(self.failed.values()):,} "
             f"{dict(self.failed.most_common())}",
             f"  cancelled by callers {self.cancelled:,} of {self.cancel_attempts:,} attempts "
@@ -288,6 +301,9 @@ async def _soak(config: SoakConfig, base_url: str, chaos: Chaos) -> SoakReport:
     cancel_at = set(rng.sample(range(config.callings), min(config.cancellations, config.callings)))
     retry = RetryPolicy(max_retries=config.retries, base_delay=0.02, max_delay=0.5)
     registry = ServiceRegistry(name="soak")
+    ledger_policy = AdmissionPolicy(
+        pacing="burst", token_accounting="usage", max_pause=config.max_pause
+    )
     models: list[iModel] = []
     ledgers: list[_Ledger] = []
     per_model = max(1, config.concurrency // config.models)
@@ -304,7 +320,7 @@ async def _soak(config: SoakConfig, base_url: str, chaos: Chaos) -> SoakReport:
             limit_tokens=int(_BUCKET_PERIOD),
             capacity_refresh_time=_BUCKET_PERIOD,
             # A ledger, not a rate: the whole capacity at once, settled to the usage.
-            admission_policy=_LEDGER,
+            admission_policy=ledger_policy,
             concurrency_limit=per_model,
             queue_capacity=per_model * 2,
             event_buffer_size=1 << 12,
@@ -464,18 +480,23 @@ def _settled(model: iModel, ledger: _Ledger, elapsed: float) -> list[str]:
 def run_soak(config: SoakConfig) -> SoakReport:
     """Start the fake provider, run the soak, stop the provider; return the report."""
     keys = [f"soak-key-{n}" for n in range(config.models)]
+    injected = Counter[str]()
     with fake_provider_process(
         keys,
         scale=config.fault_scale,
+        hostile_scale=config.hostile_scale,
         latency=config.latency,
         jitter=config.jitter,
         seed=config.seed,
+        injected=injected,
     ) as base_url:
         chaos = Chaos(keys, interval=config.crash_interval, cooldown=config.crash_cooldown)
         try:
-            return trio.run(_soak, config, base_url, chaos)
+            report = trio.run(_soak, config, base_url, chaos)
         finally:
             chaos.close()
+    report.injected = injected  # counted when the provider stopped
+    return report
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -486,6 +507,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=96)
     parser.add_argument("--cancellations", type=int, default=1000)
     parser.add_argument("--fault-scale", type=float, default=1.0)
+    parser.add_argument("--hostile-scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--trace-memory", action="store_true", help="trace allocations (slow)")
     args = parser.parse_args(argv)
@@ -495,6 +517,7 @@ def main(argv: list[str] | None = None) -> None:
         concurrency=args.concurrency,
         cancellations=args.cancellations,
         fault_scale=args.fault_scale,
+        hostile_scale=args.hostile_scale,
         trace_memory=args.trace_memory,
         seed=args.seed,
     )

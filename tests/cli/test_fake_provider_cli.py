@@ -52,10 +52,12 @@ def test_serves_until_ctrl_c() -> None:
             process.wait()
     assert process.returncode == 0
     # It counts a reply as succeeded once it was sent: an interrupt may come first.
+    stopped, faults = out.strip().splitlines()
     assert re.fullmatch(
         r"fake provider stopped: received=1 succeeded=[01] rate_limited=0 faulted=0 rejected=0",
-        out.strip(),
+        stopped,
     )
+    assert faults == "fake provider faults: {}"
     assert "Traceback" not in err
 
 

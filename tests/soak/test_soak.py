@@ -1,6 +1,7 @@
 """The reliability soak in the normal suite: 10,000 Callings through a ServiceRegistry of
-four models against the fake provider (a subprocess on loopback) injecting 10% faults,
-while Endpoint actors crash at random and 1,000 callers cancel part-way.
+four models against the fake provider (a subprocess on loopback) injecting 10% faults and
+1.2% hostile replies (deep-nested JSON, a 99,999 s retry-after), while Endpoint actors
+crash at random and 1,000 callers cancel part-way.
 
 ``nox -s soak`` runs the full 100,000-call version (``python -m benchmarks.soak``).
 """
@@ -31,6 +32,13 @@ def test_ten_thousand_callings_under_faults_crashes_and_cancellations() -> None:
     assert report.crashes_planted - 1 <= report.endpoint_restarts <= report.crashes_planted
     assert report.cancelled >= 500
     assert sum(report.failed.values()) > 0  # some faults outlast the retries, typed
+    # Hostile replies came and each ended as its own call's typed error: a body nested
+    # past any parser's stack as InvalidResponse (never an Endpoint crash: restarts
+    # match the planted crashes above), a 99,999 s retry-after as RateLimited at once.
+    assert report.injected["hostile_body"] >= 20
+    assert report.failed["InvalidResponse"] >= report.injected["hostile_body"] // 2
+    assert report.injected["rate_limited 99999s"] >= 5
+    assert report.failed["RateLimited"] >= report.injected["rate_limited 99999s"] // 2
     assert len(report.tokens) == config.models
     assert all(0 < least <= spent + 100 for least, _, spent in report.tokens)
 

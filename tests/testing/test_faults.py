@@ -34,6 +34,7 @@ async def test_scripted_faults_apply_in_order_then_stop(
     # The route's own script first, then the "*" script, then normal answers.
     assert statuses == [500, 200, 502, 529, 200]
     assert fp.stats.faulted == 3 and fp.stats.succeeded == 2
+    assert fp.stats.faults == (("error 500", 1), ("error 529", 1), ("html_502", 1))
     assert [r.fault.kind if r.fault else None for r in fp.requests] == [
         FaultKind.ERROR,
         None,
@@ -41,6 +42,13 @@ async def test_scripted_faults_apply_in_order_then_stop(
         FaultKind.ERROR,
         None,
     ]
+
+
+def test_fault_labels_name_the_kind_and_what_varies() -> None:
+    assert Fault.error(503).label == "error 503"
+    assert Fault.rate_limited().label == "rate_limited 1s"
+    assert Fault.rate_limited(retry_after=99_999).label == "rate_limited 99999s"
+    assert Fault.hostile_body().label == "hostile_body"
 
 
 async def test_error_faults_are_not_charged(autojump_clock: trio.testing.MockClock) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -160,6 +161,7 @@ def _print_stats(provider: FakeProvider) -> None:
         f"rate_limited={stats.rate_limited} faulted={stats.faulted} rejected={stats.rejected}",
         flush=True,
     )
+    print(f"fake provider faults: {json.dumps(dict(stats.faults))}", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:

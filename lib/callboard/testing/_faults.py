@@ -125,6 +125,17 @@ class Fault:
         return cls(FaultKind.SSE_ERROR, status=529)
 
     @property
+    def label(self) -> str:
+        """A short name for counting: the kind, with the status of an error and the
+        wait of a 429 (``"error 503"``, ``"rate_limited 99999s"``, ``"reset"``)."""
+        if self.kind is FaultKind.ERROR:
+            return f"error {self.status}"
+        if self.kind is FaultKind.RATE_LIMITED:
+            seconds = self.seconds if self.seconds is not None else 1.0
+            return f"rate_limited {seconds:g}s"
+        return self.kind.value
+
+    @property
     def stream_only(self) -> bool:
         """Whether the fault only changes streamed responses (ignored for plain JSON)."""
         return self.kind in _STREAM_ONLY

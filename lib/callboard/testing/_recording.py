@@ -71,6 +71,8 @@ class FakeProviderStats:
         succeeded: 2xx responses sent in full without a fault.
         rate_limited: 429 responses (bucket empty, or a scripted ``Fault.rate_limited()``).
         faulted: requests that got an injected fault.
+        faults: the injected faults by kind, as ``(Fault.label, count)`` pairs sorted
+            by label, e.g. ``(("hostile_body", 3), ("rate_limited 99999s", 1))``.
         rejected: 4xx other than 429 (bad input, bad key, unknown route).
         peak_concurrent: the most requests in progress at once.
         tokens_charged: tokens taken from token buckets at admission.
@@ -84,6 +86,7 @@ class FakeProviderStats:
     succeeded: int = 0
     rate_limited: int = 0
     faulted: int = 0
+    faults: tuple[tuple[str, int], ...] = ()
     rejected: int = 0
     peak_concurrent: int = 0
     tokens_charged: int = 0
@@ -121,7 +124,13 @@ class RequestLog:
         self._waiters = [(c, e) for c, e in self._waiters if not e.is_set()]
         return record
 
-    def bump(self, **changes: int | float | None) -> None:
+    def count_fault(self, label: str) -> None:
+        """Count one injected fault of kind ``label`` (``faulted`` and ``faults``)."""
+        counts = dict(self.stats.faults)
+        counts[label] = counts.get(label, 0) + 1
+        self.bump(faulted=self.stats.faulted + 1, faults=tuple(sorted(counts.items())))
+
+    def bump(self, **changes: object) -> None:
         """Replace counters in the stats snapshot (``bump(rejected=stats.rejected + 1)``)."""
         self.stats = attrs.evolve(self.stats, **changes)  # pyright: ignore[reportArgumentType]
 

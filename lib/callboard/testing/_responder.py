@@ -146,7 +146,7 @@ class Responder:
             fault = None
         record.fault = fault
         if fault is not None:
-            self._log.bump(faulted=self._log.stats.faulted + 1)
+            self._log.count_fault(fault.label)
         delay = self._plan.delay(route.path)
 
         if fault is not None and fault.kind is FaultKind.STALL:
