@@ -40,7 +40,10 @@ def test_ten_thousand_callings_under_faults_crashes_and_cancellations() -> None:
     assert report.injected["rate_limited 99999s"] >= 5
     assert report.failed["RateLimited"] >= report.injected["rate_limited 99999s"] // 2
     assert len(report.tokens) == config.models
-    assert all(0 < least <= spent + 100 for least, _, spent in report.tokens)
+    # Each bucket refills one token a second (a ledger, not a rate): a slow run on a
+    # loaded machine gets that much back.
+    refilled = report.elapsed + 5
+    assert all(0 < least <= spent + refilled for least, _, spent in report.tokens)
 
 
 def test_the_report_names_every_broken_invariant() -> None:
