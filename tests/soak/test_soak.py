@@ -15,7 +15,8 @@ from benchmarks.soak import SoakConfig, SoakReport, run_soak
 
 from callboard.endpoint import known_transports
 
-pytestmark = pytest.mark.timeout(240)
+# Alone it takes about a minute; on a machine loaded many times over, several.
+pytestmark = pytest.mark.timeout(600)
 
 
 def test_ten_thousand_callings_under_faults_crashes_and_cancellations() -> None:
