@@ -5,14 +5,18 @@ and image embeddings (Jina AI's documented shapes), and a stream's ``consume()``
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import attrs
 import pytest
 import trio
 
+from callboard.endpoint import TransportSettings, open_transport
 from callboard.models import (
     Classification,
     ImageClassifier,
@@ -22,6 +26,8 @@ from callboard.models import (
     ModelTypeNotOffered,
     TextClassifier,
 )
+from callboard.providers import build_request, get_provider
+from callboard.providers._file_parts import FileParts
 from callboard.resilience import BadRequest
 from callboard.testing import FakeProvider
 
@@ -59,6 +65,59 @@ async def test_image_edit_uploads_the_image_as_multipart(fp: FakeProvider, tmp_p
     assert isinstance(two, list) and len(two) == 2
 
 
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("transport", ["http", "httpx"])
+async def test_image_edit_of_several_images_sends_image_array_parts(
+    fp: FakeProvider, tmp_path: Path, transport: str
+) -> None:
+    editor = Model.image_text_to_image("openai/gpt-image-1", transport=transport, **where(fp))
+    picture = tmp_path / "dog.png"
+    picture.write_bytes(PNG + b"third")
+    sent = [PNG + b"first", PNG + b"second", PNG + b"third"]
+    response = await editor([sent[0], ("b.png", sent[1]), trio.Path(picture)], "merge them")
+    # the fake answers with the first image it received
+    assert response.consume() == "data:image/png;base64," + base64.b64encode(sent[0]).decode()
+    body = fp.requests[-1].body
+    assert body.count(b'name="image[]"') == 3 and b'name="image";' not in body
+    for name, content in zip((b"image-1.png", b"b.png", b"dog.png"), sent, strict=True):
+        head = b'name="image[]"; filename="' + name + b'"\r\ncontent-type: image/png\r\n\r\n'
+        part = re.escape(head) + re.escape(content) + b"\r\n"  # httpx2 capitalises names
+        assert re.search(part, body, re.IGNORECASE)  # each image crossed byte for byte
+
+
+@pytest.mark.parametrize(
+    ("images", "field"),
+    [([PNG], "image"), ([PNG + b"1", PNG + b"2"], "image[]"), ([PNG + b"only"], "image[]")],
+)
+async def test_the_fake_edits_route_takes_image_and_image_array(
+    fp: FakeProvider, images: list[bytes], field: str
+) -> None:
+    spec = attrs.evolve(get_provider("openai"), base_url=f"{fp.base_url}/v1")
+    files = [(field, (f"{i}.png", image, "image/png")) for i, image in enumerate(images)]
+    request = attrs.evolve(
+        build_request(spec, "image_edit", {"image": ("x.png", PNG), "prompt": "p"}, api_key=KEY),
+        data={"prompt": "p", "model": "gpt-image-1"},
+        files=FileParts(files),
+    )
+    async with open_transport("http", TransportSettings(timeout=10.0)) as http:
+        answer = await http.send(request)
+    assert answer.status == 200
+    assert answer.headers["x-fake-image-field"] == field
+    assert answer.headers["x-fake-image-digests"] == ",".join(map(digest, images))
+    reply = json.loads(answer.body)
+    assert base64.b64decode(reply["data"][0]["b64_json"]) == images[0]
+
+
+async def test_dall_e_2_edits_one_image_only(fp: FakeProvider) -> None:
+    editor = Model.image_text_to_image("openai/dall-e-2", **where(fp))
+    with pytest.raises(BadRequest, match="at most 1, got 2"):
+        await editor([PNG, PNG], "two")
+    assert (await editor([PNG], "one")).consume()  # a list of one is fine
+
+
 async def test_image_edit_of_a_non_png_is_the_providers_400(fp: FakeProvider) -> None:
     editor = Model.image_text_to_image("imagerouter/openai/gpt-image-1", **where(fp))
     with pytest.raises(BadRequest, match="valid PNG"):
@@ -77,6 +136,16 @@ async def test_image_edit_on_replicate_is_one_prediction(fp: FakeProvider) -> No
     assert body["input"]["image"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
     url = response.consume()
     assert isinstance(url, str) and url.startswith("https://replicate.delivery/fake/")
+
+
+async def test_image_edit_of_several_images_on_replicate_sends_a_list_of_uris(
+    fp: FakeProvider,
+) -> None:
+    editor = Model.image_text_to_image("replicate/black-forest-labs/flux-kontext-pro", **where(fp))
+    await editor([("a.png", PNG), ("b.png", PNG + b"2")], "blend")
+    images = json.loads(fp.requests[-1].body)["input"]["image"]
+    expected = [base64.b64encode(data).decode() for data in (PNG, PNG + b"2")]
+    assert images == [f"data:image/png;base64,{e}" for e in expected]
 
 
 async def test_text_to_image_on_replicate_reads_the_output_files(fp: FakeProvider) -> None:

@@ -45,11 +45,13 @@ async def image_input(image: Image) -> str:
 
 
 class ImageTextToImage(ProviderModel[ModelResponse[str | list[str]]]):
-    """An image editor: an image and a prompt in, the edited image's URL out (a
-    ``data:`` URL when the provider returns the image itself; a list for several).
+    """An image editor: an image (or several) and a prompt in, the edited image's URL out
+    (a ``data:`` URL when the provider returns the image itself; a list for several).
 
-    OpenAI and ImageRouter get a multipart upload (``/images/edits``); Replicate gets
-    the image as a ``data:`` URI in the prediction's ``input``.
+    OpenAI and ImageRouter get a multipart upload (``/images/edits``): one image as the
+    ``image`` part, a list of images as repeated ``image[]`` parts (gpt-image-1 edits
+    several at once); Replicate gets each image as a ``data:`` URI in the prediction's
+    ``input`` (a list of them for a list).
 
     Example::
 
@@ -61,7 +63,7 @@ class ImageTextToImage(ProviderModel[ModelResponse[str | list[str]]]):
 
     async def acall(
         self,
-        image: Image,
+        image: Image | list[Image],
         prompt: str,
         *,
         mask: Image | None = None,
@@ -71,7 +73,8 @@ class ImageTextToImage(ProviderModel[ModelResponse[str | list[str]]]):
         """Edit ``image`` as ``prompt`` says.
 
         Args:
-            image: the image (bytes, ``(filename, bytes)`` or a file's path).
+            image: the image (bytes, ``(filename, bytes)`` or a file's path), or a list
+                of them (sent as ``image[]`` parts; bare bytes named ``image-<n>.png``).
             prompt: what to change.
             mask: where to change it (transparent pixels), same forms as ``image``.
             filename: the name sent with bytes (its extension gives the content type).
@@ -79,7 +82,13 @@ class ImageTextToImage(ProviderModel[ModelResponse[str | list[str]]]):
                 inputs).
         """
         payload: dict[str, Any] = {**fields, "prompt": prompt}
-        payload["image"] = await image_upload(image, filename)
+        if isinstance(image, list):
+            payload["image"] = [
+                await image_upload(item, f"image-{number}.png" if isinstance(item, bytes) else None)
+                for number, item in enumerate(image, 1)
+            ]
+        else:
+            payload["image"] = await image_upload(image, filename)
         if mask is not None:
             payload["mask"] = await image_upload(mask, "mask.png")
         calling, response = await self._invoke(payload)

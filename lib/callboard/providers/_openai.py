@@ -12,6 +12,7 @@ from typing import cast
 
 from ._body import Body, get_list, get_str, openai_usage
 from ._errors import PayloadError
+from ._file_parts import FilePart, FileParts
 from ._normalized import NormalizedResponse
 from ._openai_chat import parse_chat
 from ._responses import parse_responses
@@ -20,7 +21,6 @@ from ._spec import ModelType, ProviderSpec
 __all__ = ["build_multipart", "openai_chat_body", "parse_openai", "responses_body"]
 
 FormData = dict[str, str | list[str]]
-Files = dict[str, tuple[str, bytes, str]]
 
 
 def openai_chat_body(spec: ProviderSpec, payload: Mapping[str, object], stream: bool) -> Body:
@@ -49,12 +49,14 @@ def responses_body(spec: ProviderSpec, payload: Mapping[str, object], stream: bo
 
 def build_multipart(
     payload: Mapping[str, object], *, required: str = "file", what: str = "speech-to-text"
-) -> tuple[FormData, Files]:
+) -> tuple[FormData, FileParts]:
     """Form fields and uploaded files of a multipart request (speech to text, image edits).
 
     A file is ``(filename, content)`` or ``(filename, content, content_type)``: the
     ``file`` of a transcription (providers read the audio format from the filename's
-    extension), the ``image`` and ``mask`` of an image edit.
+    extension), the ``image`` and ``mask`` of an image edit. A list of files is sent as
+    repeated ``name[]`` parts, as OpenAI's image edits take several images
+    (``image[]``); a single file keeps its plain name.
 
     Args:
         payload: the request fields.
@@ -65,10 +67,13 @@ def build_multipart(
         PayloadError: no usable ``required`` file, or a field that cannot be a form value.
     """
     data: FormData = {}
-    files: Files = {}
+    files: list[tuple[str, FilePart]] = []
     for key, value in payload.items():
-        if key in _FILE_FIELDS:
-            files[key] = _file(key, value)
+        if key in _FILE_FIELDS and isinstance(value, list):
+            many = cast(list[object], value)
+            files += [(f"{key}[]", _file(key, item)) for item in many]
+        elif key in _FILE_FIELDS:
+            files.append((key, _file(key, value)))
         elif isinstance(value, bool):
             data[key] = "true" if value else "false"
         elif isinstance(value, str | int | float):
@@ -81,12 +86,13 @@ def build_multipart(
                 f"or a list; got {type(value).__name__}",
                 field=key,
             )
-    if required not in files:
+    if not any(name in (required, f"{required}[]") for name, _ in files):
         raise PayloadError(
-            f"a {what} payload needs {required!r}: (filename, bytes[, content type])",
+            f"a {what} payload needs {required!r}: (filename, bytes[, content type]), "
+            "or a list of them",
             field=required,
         )
-    return data, files
+    return data, FileParts(files)
 
 
 _FILE_FIELDS = frozenset({"file", "image", "mask"})

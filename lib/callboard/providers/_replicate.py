@@ -41,7 +41,8 @@ class PredictionNotFinished(ProviderError):
 def replicate_body(payload: Mapping[str, object]) -> Body:
     """The JSON body of a prediction: ``version`` from ``model``, every other field as
     the model's ``input``; files (``(filename, bytes[, content_type])``, as an image
-    edit's ``image``) become ``data:`` URIs, which Replicate accepts for file inputs.
+    edit's ``image``) become ``data:`` URIs, which Replicate accepts for file inputs (a
+    list of files, a list of URIs).
 
     Raises:
         PayloadError: no ``model``.
@@ -58,6 +59,8 @@ def replicate_body(payload: Mapping[str, object]) -> Body:
 
 
 def _data_uri(value: object) -> object:
+    if isinstance(value, list):  # several files (the images of one edit): several URIs
+        return [_data_uri(item) for item in cast(list[object], value)]
     if isinstance(value, tuple):
         parts = cast(tuple[object, ...], value)
         if len(parts) in (2, 3) and isinstance(parts[1], bytes):

@@ -12,7 +12,7 @@ from typing import Any
 from ._request import RouteContext, check_model, field, parse_json
 from ._wire import BadRequest, Body, Prepared, json_bytes
 
-__all__ = ["form_fields", "speech", "transcriptions"]
+__all__ = ["form_fields", "form_parts", "speech", "transcriptions"]
 
 _AUDIO_TYPES = {
     "mp3": "audio/mpeg",
@@ -55,10 +55,11 @@ def speech(data: bytes, context: RouteContext) -> Prepared:
     return Prepared(Body(200, _AUDIO_TYPES[response_format], audio), 0, 0)
 
 
-def form_fields(
+def form_parts(
     data: bytes, content_type: str, what: str = "Transcription"
-) -> dict[str, tuple[bytes, str | None]]:
-    """Multipart form fields: name -> (payload, filename)."""
+) -> list[tuple[str, bytes, str | None]]:
+    """Every multipart form part in order, a name repeated for each of its files:
+    ``(name, payload, filename)``."""
     if not content_type.startswith("multipart/form-data"):
         raise BadRequest(400, f"{what} requests must be multipart/form-data uploads.")
     message = BytesParser(policy=HTTP).parsebytes(
@@ -66,14 +67,26 @@ def form_fields(
     )
     if not message.is_multipart():
         raise BadRequest(400, "Could not parse the multipart form body.")
-    fields: dict[str, tuple[bytes, str | None]] = {}
+    parts: list[tuple[str, bytes, str | None]] = []
     for part in message.iter_parts():  # pyright: ignore[reportAttributeAccessIssue, reportUnknownVariableType, reportUnknownMemberType]
         assert isinstance(part, Message)
         name = part.get_param("name", header="content-disposition")
         if isinstance(name, str):
             payload = part.get_payload(decode=True)
-            fields[name] = (payload if isinstance(payload, bytes) else b"", part.get_filename())
-    return fields
+            parts.append(
+                (name, payload if isinstance(payload, bytes) else b"", part.get_filename())
+            )
+    return parts
+
+
+def form_fields(
+    data: bytes, content_type: str, what: str = "Transcription"
+) -> dict[str, tuple[bytes, str | None]]:
+    """Multipart form fields: name -> (payload, filename) (the last part of a name)."""
+    return {
+        name: (payload, filename)
+        for name, payload, filename in form_parts(data, content_type, what)
+    }
 
 
 def transcriptions(data: bytes, context: RouteContext) -> Prepared:
