@@ -252,7 +252,7 @@ async def test_only_messages_requests_go_through_the_sdk(fp: FakeProvider) -> No
         get_provider("openai"), "embeddings", {"model": "m", "input": "x"}, api_key="sk-x"
     )
     async with transport("sdk", settings_for(fp)) as sdk:
-        with pytest.raises(ConfigError, match="Messages requests only") as caught:
+        with pytest.raises(ConfigError, match="calls no anthropic SDK method") as caught:
             await sdk.send(embeddings)
     assert caught.value.field == "transport"
     assert fp.stats.received == 0

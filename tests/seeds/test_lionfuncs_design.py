@@ -177,15 +177,140 @@ async def test_sdk_transport_with_sdk_method_name(fp: FakeProvider) -> None:
     assert fp.requests[0].header("x-api-key") == "***"  # sent by the SDK, key masked
 
 
-def test_sdk_methods_callboard_does_not_send_are_a_typed_error() -> None:
+def openai_sdk_service(fp: FakeProvider, **fields: Any) -> ServiceEndpointConfig:
+    return ServiceEndpointConfig(
+        name="openai_sdk",
+        transport_type="sdk",
+        api_key="SERVICE_API_KEY",
+        base_url=f"{fp.base_url}/v1",
+        sdk_config=SdkTransportConfig(sdk_provider_name="openai"),
+        **fields,
+    )
+
+
+async def test_openai_sdk_transport_with_sdk_method_name(fp: FakeProvider) -> None:
+    config = openai_sdk_service(fp)
+    async with Executor(limit_requests=10) as executor, Endpoint(config) as endpoint:
+        model = iModel(endpoint=endpoint, executor=executor)
+        chat = await model.invoke(
+            {"model": "gpt-4o-mini", "messages": HI}, sdk_method_name="chat.completions.create"
+        )
+        embedding = await model.invoke(
+            {"model": "text-embedding-3-small", "input": "hello"},
+            sdk_method_name="embeddings.create",
+        )
+        chat_body, embedding_body = await chat, await embedding
+    assert chat_body["object"] == "chat.completion"
+    assert chat_body["choices"][0]["message"]["content"].endswith(": hi")
+    assert embedding_body["object"] == "list" and embedding_body["data"][0]["embedding"]
+    assert chat.endpoint_url == "chat.completions.create"
+    assert [r.path for r in fp.requests] == ["/v1/chat/completions", "/v1/embeddings"]
+    assert all((r.header("user-agent") or "").startswith("AsyncOpenAI/") for r in fp.requests)
+
+
+def test_an_sdk_method_callboard_does_not_call_is_named_with_the_valid_ones() -> None:
     config = ServiceEndpointConfig(
         name="openai",
         transport_type="sdk",
         sdk_config=SdkTransportConfig(sdk_provider_name="openai"),
     )
-    with pytest.raises(InvalidEndpointConfig, match="transport_type='http'") as caught:
-        config.endpoint_config(sdk_method_name="chat.completions.create")
+    with pytest.raises(InvalidEndpointConfig, match=r"'chat\.complete'.*chat\.completions\.create"):
+        config.endpoint_config(sdk_method_name="chat.complete")
+    with pytest.raises(InvalidEndpointConfig, match=r"'audio\.speech\.create'") as caught:
+        config.endpoint_config(sdk_method_name="audio.speech.create")
     assert caught.value.field == "sdk_method_name"
+    with pytest.raises(InvalidEndpointConfig, match=r"embeddings\.create") as default:
+        ServiceEndpointConfig(
+            name="openai",
+            transport_type="sdk",
+            sdk_config=SdkTransportConfig(
+                sdk_provider_name="openai", default_sdk_method_name="embedding.create"
+            ),
+        )
+    assert default.value.field == "sdk_method_name"  # checked when built, not when called
+    with pytest.raises(InvalidEndpointConfig, match="one of anthropic, openai"):
+        ServiceEndpointConfig(
+            name="x", transport_type="sdk", sdk_config=SdkTransportConfig(sdk_provider_name="groq")
+        )
+
+
+# -- client_constructor_kwargs -------------------------------------------------------------
+
+
+async def test_client_constructor_kwargs_reach_the_sdk_client(fp: FakeProvider) -> None:
+    config = openai_sdk_service(
+        fp,
+        client_constructor_kwargs={
+            "organization": "org-42",
+            "max_retries": 0,
+            "timeout": 12.5,
+            "default_headers": {"x-team": "search"},
+        },
+    )
+    built = config.endpoint_config(sdk_method_name="chat.completions.create")
+    assert built.retry.max_retries == 0 and built.timeout == 12.5  # the one retry layer
+    assert dict(built.headers) == {"x-team": "search"}
+    async with Executor(limit_requests=10) as executor, Endpoint(config) as endpoint:
+        model = iModel(endpoint=endpoint, executor=executor)
+        await (await model.invoke({"model": "gpt-4o-mini", "messages": HI}))
+    sent = fp.requests[0]
+    assert sent.header("openai-organization") == "org-42"  # given to AsyncOpenAI(...)
+    assert sent.header("x-team") == "search"
+    assert sent.header("x-stainless-retry-count") == "0"
+
+
+async def test_client_constructor_kwargs_with_a_meaning_for_http(fp: FakeProvider) -> None:
+    config = openai_service(
+        fp,
+        client_constructor_kwargs={"timeout": 5.0, "default_headers": {"x-team": "ads"}},
+        default_request_kwargs={"model": "gpt-4o-mini"},
+    )
+    assert config.endpoint_config(http_path="chat/completions").timeout == 5.0
+    async with Executor(limit_requests=10) as executor, Endpoint(config) as endpoint:
+        model = iModel(endpoint=endpoint, executor=executor)
+        await (await model.invoke({"messages": HI}, http_path="chat/completions"))
+    assert fp.requests[0].header("x-team") == "ads"
+
+
+def test_client_constructor_kwargs_without_a_meaning_are_refused_by_name() -> None:
+    with pytest.raises(InvalidEndpointConfig, match="'event_hooks' has no meaning") as http:
+        ServiceEndpointConfig(
+            name="openai",
+            transport_type="http",
+            base_url="https://api.openai.com/v1",
+            client_constructor_kwargs={"event_hooks": {"request": []}},
+        )
+    assert http.value.field == "client_constructor_kwargs.event_hooks"
+    with pytest.raises(InvalidEndpointConfig, match="'organisation' is not a keyword") as sdk:
+        ServiceEndpointConfig(
+            name="openai",
+            transport_type="sdk",
+            sdk_config=SdkTransportConfig(sdk_provider_name="openai"),
+            client_constructor_kwargs={"organisation": "org-secret-1"},
+        )
+    assert sdk.value.field == "client_constructor_kwargs.organisation"
+    assert "org-secret-1" not in str(sdk.value)
+    with pytest.raises(InvalidEndpointConfig, match="give the key as api_key") as key:
+        ServiceEndpointConfig(
+            name="openai",
+            transport_type="sdk",
+            sdk_config=SdkTransportConfig(sdk_provider_name="openai"),
+            client_constructor_kwargs={"api_key": "sk-live-secret"},
+        )
+    assert "sk-live-secret" not in str(key.value)
+
+
+def test_client_constructor_kwargs_secrets_never_show() -> None:
+    config = ServiceEndpointConfig(
+        name="openai",
+        transport_type="sdk",
+        sdk_config=SdkTransportConfig(sdk_provider_name="openai"),
+        client_constructor_kwargs={"webhook_secret": "whsec-live-1", "max_retries": 1},
+    )
+    built = config.endpoint_config()
+    for shown in (repr(config), repr(built), str(built.to_dict()), repr(built.client_kwargs)):
+        assert "whsec-live-1" not in shown
+    assert built.to_dict()["client_kwargs"] == {}  # text values are not serialized
 
 
 # -- 3.4 Executor --------------------------------------------------------------------------

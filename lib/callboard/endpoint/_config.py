@@ -30,7 +30,9 @@ from callboard.resilience import (
 from callboard.serialization import converter
 
 from ._api_key import KeySource, key_source, missing_key_hint
+from ._client_kwargs import hide_kwargs, kwargs_problems, serializable_kwargs
 from ._errors import InvalidEndpointConfig
+from ._sdk_methods import SDK_PACKAGES, sdk_for_dialect, sdk_method
 from ._secret import Secret
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, Timeouts
 
@@ -160,6 +162,10 @@ class EndpointConfig:
             what is in flight is then up to the rate limits).
         max_response_bytes: the largest response body accepted, after decompression
             (a bigger one, or a compression bomb, fails as ``InvalidResponse``).
+        client_kwargs: with ``transport="sdk"``, keywords for the SDK client's
+            constructor (``organization``, ``project``, ``default_query``, ...), checked
+            against its signature; text values are kept as Secrets, and only numbers and
+            booleans are serialized.
 
     Raises:
         InvalidEndpointConfig: one or more fields are invalid; ``problems`` has them all.
@@ -192,6 +198,9 @@ class EndpointConfig:
     max_connections: int | None = None
     timeouts: Timeouts = attrs.field(factory=Timeouts)
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    client_kwargs: Mapping[str, object] = attrs.field(
+        factory=dict[str, object], converter=hide_kwargs, repr=False
+    )
     _explicit_env: bool = attrs.field(default=False, init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -286,7 +295,41 @@ def _problems(config: EndpointConfig) -> dict[str, str]:
         problems["timeouts"] = "must be a Timeouts (connect=, write=, first_byte=, ...)"
     if not _positive_int(config.max_response_bytes):
         problems["max_response_bytes"] = "must be an int >= 1 (bytes)"
+    _check_sdk(config, problems)
     return problems
+
+
+def _check_sdk(config: EndpointConfig, problems: dict[str, str]) -> None:
+    """The built-in sdk transport drives an SDK for this provider's dialect, has a
+    method for this model type, and the constructor keywords are the SDK's."""
+    from ._transport import is_builtin
+
+    sdk: str | None = None
+    if config.transport == "sdk" and is_builtin("sdk") and not problems.keys() & _SPEC_FIELDS:
+        spec = get_provider(config.provider, base_url=config.base_url)
+        sdk = sdk_for_dialect(spec.dialect)
+        if sdk is None:
+            problems["transport"] = (
+                f"provider {spec.name!r} speaks the {spec.dialect} dialect, which no "
+                "official SDK the sdk transport drives speaks; use transport='http'"
+            )
+        else:
+            kind = endpoint_model_type(spec, config.endpoint, own_path=config.path is not None)
+            try:
+                sdk_method(sdk, kind)
+            except ConfigError as error:
+                problems["transport"] = str(error)
+    problems.update(
+        kwargs_problems(
+            config.client_kwargs,
+            transport=config.transport,
+            sdk=sdk,
+            client_class=SDK_PACKAGES.get(sdk) if sdk else None,
+        )
+    )
+
+
+_SPEC_FIELDS = frozenset({"provider", "base_url", "endpoint", "transport"})
 
 
 def _check_provider(config: EndpointConfig, problems: dict[str, str]) -> None:
@@ -392,6 +435,7 @@ def _unstructure(config: EndpointConfig) -> dict[str, Any]:
         "max_connections": config.max_connections,
         "timeouts": converter.unstructure(config.timeouts),
         "max_response_bytes": config.max_response_bytes,
+        "client_kwargs": serializable_kwargs(config.client_kwargs),
     }
 
 
@@ -416,6 +460,7 @@ class _EndpointData:
     max_connections: int | None = None
     timeouts: Timeouts = attrs.field(factory=Timeouts)
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    client_kwargs: dict[str, Any] = attrs.field(factory=dict[str, Any])
 
 
 def _structure(data: Any, _type: Any) -> EndpointConfig:

@@ -6,15 +6,13 @@ run*, retries (the one retry layer) and parses the answer. There is no hop throu
 mailbox per request: the actor's job is to own the client. ``run`` opens one pooled
 client and reports ready; when the run ends the client is closed. A crash (a bug in a
 transport, reported by the attempt that hit it) ends the run with that error, its
-supervisor starts a new run and so a fresh client, and every attempt still using the
-old client is cancelled and fails with ``EndpointRestarted`` (retryable: the retry
-goes out on the new client). A Calling is therefore never lost and never finished
-twice: its outcome is still decided once, by the Executor, from what ``execute``
-returns or raises.
+supervisor starts a new run and so a fresh client, and every attempt still using the old
+client is cancelled and fails with ``EndpointRestarted`` (retryable: the retry goes out
+on the new client). A Calling is therefore never lost and never finished twice: its
+outcome is still decided once, by the Executor, from what ``execute`` returns or raises.
 
-An Endpoint that is not running (an iModel used inline) still works: its calls share
-one transport per trio run (``_inline_pool.py``), closed when the run ends or by
-``aclose()``.
+An Endpoint that is not running (an iModel used inline) still works: its calls share one
+transport per trio run (``_inline_pool.py``), closed when the run ends or by ``aclose()``.
 """
 
 from __future__ import annotations
@@ -306,6 +304,8 @@ class Endpoint(ClientLifecycle, Actor[_Crash]):
             provider=self.spec.name,
             timeouts=config.timeouts,
             max_response_bytes=config.max_response_bytes,
+            dialect=self.spec.dialect.value,
+            client_kwargs=config.client_kwargs,
         )
 
     async def aclose(self) -> None:

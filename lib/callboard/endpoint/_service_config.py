@@ -12,24 +12,22 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import attrs
 
 from callboard.errors import ConfigError
+from callboard.resilience import RetryPolicy
 
+from ._client_kwargs import MAPPED, hide_kwargs
 from ._config import EndpointConfig
 from ._errors import InvalidEndpointConfig
+from ._sdk_methods import SDK_METHODS, sdk_model_type
 from ._secret import Secret
 
 __all__ = ["HttpTransportConfig", "SdkTransportConfig", "ServiceEndpointConfig"]
 
 TransportType = Literal["http", "sdk"]
-
-# The SDK operations callboard sends through its ``sdk`` transport, by SDK.
-_SDK_METHODS: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {"anthropic": MappingProxyType({"messages.create": "chat"})}
-)
 
 
 @attrs.frozen(kw_only=True)
@@ -44,9 +42,10 @@ class SdkTransportConfig:
     """Which SDK a service is reached through, and its default operation.
 
     Attributes:
-        sdk_provider_name: the SDK (``"anthropic"``).
+        sdk_provider_name: the SDK (``"anthropic"`` or ``"openai"``).
         default_sdk_method_name: the operation when a call names none
-            (``"messages.create"``).
+            (``"messages.create"``, ``"chat.completions.create"``,
+            ``"embeddings.create"``); the SDK's chat method when unset.
     """
 
     sdk_provider_name: str
@@ -83,9 +82,12 @@ class ServiceEndpointConfig:
         base_url: the API root (``"https://api.openai.com/v1"``).
         timeout: seconds to connect and between bytes of an answer.
         default_headers: non-secret headers sent with every request.
-        client_constructor_kwargs: lionfuncs passes these to its client's constructor;
-            callboard's transports take typed settings instead, so only an empty mapping
-            is accepted (a ConfigError says so otherwise).
+        client_constructor_kwargs: keywords for the client's constructor. ``timeout``,
+            ``default_headers`` and ``max_retries`` set the endpoint's timeout, headers
+            and ``RetryPolicy`` (the one retry layer) for either transport; with
+            ``"sdk"`` the others go to the SDK client's constructor (``organization``,
+            ``default_query``, ...), checked against its signature; with ``"http"``
+            another key is a ConfigError naming it. Values never appear in a repr.
         http_config: HTTP defaults (``HttpTransportConfig()`` when omitted for http).
         sdk_config: the SDK to use.
         default_request_kwargs: request fields every call starts from.
@@ -107,7 +109,7 @@ class ServiceEndpointConfig:
     base_url: str | None
     timeout: float
     default_headers: Mapping[str, str]
-    client_constructor_kwargs: Mapping[str, Any]
+    client_constructor_kwargs: Mapping[str, Any] = attrs.field(repr=False)
     http_config: HttpTransportConfig | None
     sdk_config: SdkTransportConfig | None
     default_request_kwargs: Mapping[str, Any]
@@ -144,7 +146,7 @@ class ServiceEndpointConfig:
             base_url=base_url,
             timeout=timeout,
             default_headers=_readonly(default_headers or {}),
-            client_constructor_kwargs=_readonly(client_constructor_kwargs or {}),
+            client_constructor_kwargs=hide_kwargs(client_constructor_kwargs or {}),
             http_config=http_config,
             sdk_config=sdk_config,
             default_request_kwargs=_readonly(default_request_kwargs or {}),
@@ -166,52 +168,63 @@ class ServiceEndpointConfig:
             http_path: the path under ``base_url`` (``"chat/completions"``,
                 ``"embeddings"``); it also says how the answer is read.
             http_method: overrides ``http_config.method``.
-            sdk_method_name: the SDK operation (``"messages.create"``).
+            sdk_method_name: the SDK operation, an attribute path on the SDK's client
+                (``"messages.create"``, ``"chat.completions.create"``,
+                ``"embeddings.create"``).
 
         Raises:
-            InvalidEndpointConfig: the operation is not one callboard can send this way.
+            InvalidEndpointConfig: the operation is not one callboard can send this way
+                (the message names it and lists the valid ones).
         """
+        shared = self._shared()
         if self.transport_type == "sdk":
             assert self.sdk_config is not None
             sdk = self.sdk_config.sdk_provider_name
-            offered = _SDK_METHODS.get(sdk, {})
             method = sdk_method_name or self.sdk_config.default_sdk_method_name
-            if method is None and len(offered) == 1:
-                method = next(iter(offered))  # the one operation callboard sends
-            kind = offered.get(method or "")
-            if kind is None:
-                known = ", ".join(f"{s}: {', '.join(m)}" for s, m in _SDK_METHODS.items())
-                raise InvalidEndpointConfig(
-                    {
-                        "sdk_method_name": f"{sdk} {method!r} is not sent through an SDK by "
-                        f"callboard (it sends {known}); use transport_type='http'"
-                    }
-                )
-            return EndpointConfig(
-                provider=sdk,
-                endpoint=kind,
-                name=self.name,
-                base_url=self.base_url,
-                api_key=self.api_key,
-                headers=self.default_headers,
-                default_fields=self.default_request_kwargs,
-                timeout=self.timeout,
-                transport="sdk",
-            )
+            try:
+                # no method named: the SDK's first (its chat method)
+                kind = sdk_model_type(sdk, method or next(iter(SDK_METHODS.get(sdk, {})), ""))
+            except ConfigError as error:
+                raise InvalidEndpointConfig({str(error.field): str(error)}) from None
+            return EndpointConfig(provider=sdk, endpoint=kind, transport="sdk", **shared)
         assert self.http_config is not None
         path = "/" + http_path.strip("/") if http_path else None
         return EndpointConfig(
             provider="openai_compatible",
             endpoint=path.lstrip("/") if path else "chat",
-            name=self.name,
-            base_url=self.base_url,
             path=path,
             method=(http_method or self.http_config.method).upper(),
-            api_key=self.api_key,
-            headers=self.default_headers,
-            default_fields=self.default_request_kwargs,
-            timeout=self.timeout,
+            **shared,
         )
+
+    def _shared(self) -> dict[str, Any]:
+        """The EndpointConfig fields of every operation, constructor keywords mapped."""
+        given = dict(self.client_constructor_kwargs)
+        timeout = given.pop("timeout", self.timeout)
+        headers = {**self.default_headers, **_revealed(given.pop("default_headers", {}))}
+        retries = given.pop("max_retries", None)
+        fields: dict[str, Any] = {
+            "name": self.name,
+            "base_url": self.base_url,
+            "api_key": self.api_key,
+            "headers": headers,
+            "default_fields": self.default_request_kwargs,
+            "timeout": timeout,
+            "client_kwargs": given,
+        }
+        if isinstance(retries, int):
+            fields["retry"] = RetryPolicy(max_retries=retries)
+        return fields
+
+
+def _revealed(headers: object) -> dict[str, str]:
+    if not isinstance(headers, Mapping):
+        return {}
+    inner = cast(Mapping[str, object], headers)
+    return {
+        name: value.reveal() if isinstance(value, Secret) else str(value)
+        for name, value in inner.items()
+    }
 
 
 def _problems(config: ServiceEndpointConfig) -> dict[str, str]:
@@ -232,9 +245,40 @@ def _problems(config: ServiceEndpointConfig) -> dict[str, str]:
     timeout = config.timeout
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:  # pyright: ignore[reportUnnecessaryIsInstance]
         problems["timeout"] = "must be a positive number of seconds"
-    if config.client_constructor_kwargs:
-        problems["client_constructor_kwargs"] = (
-            "callboard's transports take typed settings, not constructor keywords: use "
-            "timeout, default_headers, or an EndpointConfig (max_connections, timeouts)"
-        )
+    problems.update(_kwargs_problems(config))
+    if not problems:
+        # The default operation builds, so the SDK, its default method and the
+        # constructor keywords are checked now, not on the first call.
+        try:
+            config.endpoint_config()
+        except InvalidEndpointConfig as error:
+            problems.update(
+                (name.replace("client_kwargs", "client_constructor_kwargs"), why)
+                for name, why in error.problems.items()
+            )
+    return problems
+
+
+def _kwargs_problems(config: ServiceEndpointConfig) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    given = config.client_constructor_kwargs
+    for key in sorted(given):
+        where = f"client_constructor_kwargs.{key}"
+        value = given[key]
+        if key == "timeout" and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not value > 0
+        ):
+            problems[where] = "'timeout' must be a positive number of seconds"
+        elif key == "max_retries" and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            problems[where] = "'max_retries' must be an int >= 0 (the endpoint's RetryPolicy)"
+        elif key == "default_headers" and not isinstance(value, Mapping):
+            problems[where] = "'default_headers' must be a mapping of header names to values"
+        elif key not in MAPPED and config.transport_type == "http":
+            problems[where] = (
+                f"{key!r} has no meaning for callboard's http transport, which takes "
+                f"{', '.join(MAPPED)} from client_constructor_kwargs (use "
+                "transport_type='sdk' to pass keywords to an SDK client)"
+            )
     return problems

@@ -58,6 +58,7 @@ __all__ = [
     "TransportResponse",
     "TransportSettings",
     "TransportStream",
+    "is_builtin",
     "known_transports",
     "open_transport",
     "register_transport",
@@ -151,6 +152,10 @@ class TransportSettings:
         max_response_bytes: the largest body accepted, after decompression.
         ssl_context: verifies servers; ``None`` uses the process's one context (see
             the ``http`` transport).
+        dialect: the provider's wire dialect (``"openai"``, ``"anthropic"``); the
+            ``sdk`` transport drives the SDK that speaks it (Anthropic's when unset).
+        client_kwargs: keywords for the SDK client's constructor (the ``sdk``
+            transport), text values kept as Secrets.
     """
 
     timeout: float | None = 60.0
@@ -161,6 +166,8 @@ class TransportSettings:
     timeouts: Timeouts = attrs.field(factory=Timeouts)
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False, eq=False)
+    dialect: str | None = None
+    client_kwargs: Mapping[str, object] = attrs.field(factory=dict[str, object], repr=False)
 
 
 @attrs.frozen
@@ -275,6 +282,18 @@ def unregister_transport(name: str) -> None:
         )
 
 
+def is_builtin(name: str) -> bool:
+    """Whether ``name`` opens callboard's own transport (none registered over it)."""
+    if name not in _BUILTIN:
+        return False
+    opener = _OPENERS.get(name)
+    module_name, attribute = _BUILTIN[name]
+    return opener is None or (
+        getattr(opener, "__module__", None) == module_name
+        and getattr(opener, "__name__", None) == attribute
+    )
+
+
 def known_transports() -> tuple[str, ...]:
     """The transport names an EndpointConfig accepts, sorted."""
     return tuple(sorted({*_BUILTIN, *_OPENERS}))
@@ -295,7 +314,7 @@ def _opener(name: str) -> TransportOpener:
     except ImportError as error:
         raise ConfigError(
             f"transport {name!r} is not available ({error}); install callboard[anthropic] "
-            "for the sdk transport, or use transport='http'",
+            "or callboard[openai] for the sdk transport, or use transport='http'",
             field="transport",
         ) from None
     found: TransportOpener = getattr(module, attribute)

@@ -1,24 +1,32 @@
-"""The ``sdk`` transport: Anthropic Messages requests sent through the official SDK.
+"""The ``sdk`` transport: requests sent through the official SDK, Anthropic's or OpenAI's.
 
 Some teams must use the vendor's SDK (its auth handling, its headers, its support
-contract). This transport lets them, without giving up anything callboard does: it asks
-the SDK for the *raw* response (``with_raw_response`` / ``with_streaming_response``) and
+contract). This transport lets them, without giving up anything callboard does: it calls
+the SDK method that performs the request's model type (``messages.create``,
+``chat.completions.create``, ``embeddings.create``, ...: see ``_sdk_methods.py``),
+asks it for the *raw* response (``with_raw_response`` / ``with_streaming_response``) and
 hands back status, headers and bytes exactly as the ``http`` transport does, so the
 Endpoint reads the same rate-limit headers, types the same errors and decodes the same
 stream into the same [`StreamDelta`][callboard.StreamDelta] values.
 
-The SDK's own retries are switched off (``max_retries=0``): the Endpoint's
-``RetryPolicy`` is the only retry layer, so a 429 is never retried 3 × 3 times. An HTTP
-error status is not an exception here either: the SDK's ``APIStatusError`` is turned
-back into the response it carries. ``anthropic`` is an optional dependency
-(``callboard[anthropic]``), imported when the transport is opened.
+Both SDKs run on anyio, which runs on Trio: their calls are awaited in the caller's
+task like any Trio code, with no asyncio loop or thread. The SDK's own retries are
+switched off (``max_retries=0``): the Endpoint's ``RetryPolicy`` is the only retry
+layer, so a 429 is never retried 3 × 3 times. An HTTP error status is not an exception
+here either: the SDK's ``APIStatusError`` is turned back into the response it carries.
+``anthropic`` and ``openai`` are optional dependencies (``callboard[anthropic]``,
+``callboard[openai]``), imported when the transport is opened.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Generator
+import functools
+import importlib
+import inspect
+from collections.abc import AsyncGenerator, Generator, Mapping
 from contextlib import asynccontextmanager
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx2
@@ -27,6 +35,8 @@ from callboard.errors import ConfigError
 from callboard.resilience import ConnectionFailed, InvalidResponse, Timeout
 from callboard.resilience import mask_secrets as _mask
 
+from ._client_kwargs import reveal_kwargs, sdk_parameters
+from ._sdk_methods import SDK_PACKAGES, sdk_for_dialect, sdk_method
 from ._transport import Transport, TransportResponse, TransportSettings, TransportStream
 
 # The SDK's raw response is an httpx2 response: read its events exactly as the http
@@ -35,57 +45,82 @@ from ._transport_httpx import _HttpStream as HttpStream  # pyright: ignore[repor
 from ._transport_httpx import forget_frames, httpx_limits, httpx_timeout, translate
 
 if TYPE_CHECKING:
-    import anthropic
-
     from callboard.providers import ProviderRequest
 
 __all__ = ["SdkTransport", "SdkUnavailable", "open_sdk_transport", "sdk_base_url"]
 
-_MESSAGES = "/messages"
+# What an SDK sends on its own unless told otherwise, and what the http transport gets
+# by default: the openai SDK asks for base64 embeddings (and decodes them in the parsed
+# result, which a raw response skips), so the transport asks for floats.
+_UNLESS_TOLD: Mapping[tuple[str, str], Mapping[str, object]] = MappingProxyType(
+    {("openai", "embeddings.create"): MappingProxyType({"encoding_format": "float"})}
+)
+
+
+# Each SDK's own root exception, which its client raises for a keyword it refuses.
+_ROOT_ERRORS: Mapping[str, str] = MappingProxyType(
+    {"anthropic": "AnthropicError", "openai": "OpenAIError"}
+)
 
 
 class SdkUnavailable(ConfigError):
-    """The ``sdk`` transport was chosen but the ``anthropic`` package is not installed."""
+    """The ``sdk`` transport was chosen but the SDK it drives is not installed."""
 
 
-def _import_anthropic() -> Any:
+def _import_sdk(name: str = "anthropic") -> Any:
     try:
-        import anthropic
+        return importlib.import_module(name)
     except ImportError:
         raise SdkUnavailable(
-            "transport='sdk' needs the official anthropic SDK, which is not installed; "
-            "install the extra with `pip install 'callboard[anthropic]'` or use "
+            f"transport='sdk' needs the official {name} SDK, which is not installed; "
+            f"install the extra with `pip install 'callboard[{name}]'` or use "
             "transport='http'",
             field="transport",
         ) from None
-    return anthropic
 
 
-def sdk_base_url(base_url: str) -> str:
-    """The SDK's base URL for an Anthropic API root.
+def sdk_base_url(base_url: str, sdk: str = "anthropic") -> str:
+    """The SDK's base URL for an API root.
 
     Provider specs name the root with its version (``https://api.anthropic.com/v1``);
-    the SDK adds ``/v1`` itself.
+    the anthropic SDK adds ``/v1`` itself, the openai SDK takes the root as it is.
 
     Example:
         >>> sdk_base_url("https://api.anthropic.com/v1/")
         'https://api.anthropic.com'
+        >>> sdk_base_url("https://api.openai.com/v1/", "openai")
+        'https://api.openai.com/v1'
     """
     root = base_url.rstrip("/")
-    return root.removesuffix("/v1")
+    return root.removesuffix("/v1") if sdk == "anthropic" else root
 
 
 def _headers(response: httpx2.Response) -> dict[str, str]:
     return {name.lower(): value for name, value in response.headers.items()}
 
 
-class SdkTransport:
-    """[`Transport`][callboard.Transport] over one ``anthropic.AsyncAnthropic`` client.
+@functools.cache
+def _required(resource_type: type, attribute: str) -> tuple[str, ...]:
+    """The keyword arguments an SDK method cannot be called without."""
+    signature = inspect.signature(getattr(resource_type, attribute))
+    return tuple(
+        name
+        for name, parameter in signature.parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        and parameter.default is inspect.Parameter.empty
+    )
 
-    Only Messages requests (a URL ending in ``/messages``) can go through the SDK; the
-    request's JSON body is sent as it is (``model``, ``messages`` and ``max_tokens`` as
-    the SDK's arguments, every other field through ``extra_body``), with the request's
-    headers (version, idempotency key, credentials) as ``extra_headers``.
+
+class SdkTransport:
+    """[`Transport`][callboard.Transport] over one SDK client (``AsyncAnthropic`` or
+    ``AsyncOpenAI``).
+
+    A request goes through the SDK method for its model type, resolved as an attribute
+    path on the client (``"chat.completions.create"``); a model type with no method
+    there is a ``ConfigError`` (configs are checked for this when built). The request's
+    JSON body is sent as it is: the method's required arguments (``model``,
+    ``messages``, ...) as arguments, every other field through ``extra_body``, with the
+    request's headers (version, idempotency key, credentials) as ``extra_headers``.
 
     Args:
         client: the SDK client (``max_retries=0``, see ``open_sdk_transport``).
@@ -93,52 +128,57 @@ class SdkTransport:
         client_has_key: whether the client was built with the key; when not, the SDK's
             own ``Authorization`` header is left out so no key it found elsewhere (an
             environment variable) is ever sent.
+        sdk: the SDK's package name, ``"anthropic"`` or ``"openai"``.
     """
 
-    __slots__ = ("_anthropic", "_client", "_client_has_key", "_provider")
+    __slots__ = ("_client", "_client_has_key", "_module", "_provider", "_sdk")
 
     def __init__(
         self,
-        client: anthropic.AsyncAnthropic,
+        client: Any,
         *,
         provider: str | None = None,
         client_has_key: bool = True,
+        sdk: str = "anthropic",
     ) -> None:
-        self._anthropic: Any = _import_anthropic()
+        self._module: Any = _import_sdk(sdk)
+        self._sdk = sdk
         self._client = client
         self._provider = provider
         self._client_has_key = client_has_key
 
-    def _arguments(self, request: ProviderRequest, *, stream: bool) -> dict[str, Any]:
-        path = httpx2.URL(request.url).path
-        if not path.endswith(_MESSAGES) or request.json is None:
+    def _call(self, request: ProviderRequest, *, stream: bool) -> Any:
+        """The raw-response method to await (or enter, streaming) with its arguments."""
+        name = sdk_method(self._sdk, request.model_type)
+        if request.json is None:
             raise ConfigError(
-                f"the sdk transport sends Anthropic Messages requests only, not {path!r}; "
-                "use transport='http' for this endpoint",
+                f"the sdk transport sends JSON requests only; {request.model_type} "
+                f"calls to {self._provider or 'this provider'} need transport='http'",
                 field="transport",
             )
-        body = dict(request.json)
+        *path, attribute = name.split(".")
+        resource: Any = functools.reduce(getattr, path, self._client)
+        body = {**_UNLESS_TOLD.get((self._sdk, name), {}), **request.json}
         body.pop("stream", None)
         headers: dict[str, object] = dict(request.all_headers())
         if not self._client_has_key and "authorization" not in request.auth_headers:
-            headers["Authorization"] = self._anthropic.omit
-        return {
-            "model": body.pop("model", None),
-            "messages": body.pop("messages", None),
-            "max_tokens": body.pop("max_tokens", None),
-            "stream": stream,
-            "extra_body": body or None,
-            "extra_headers": headers,
-        }
+            headers["Authorization"] = self._module.omit
+        resource_type: type = type(resource)  # pyright: ignore[reportUnknownVariableType]
+        required = _required(resource_type, attribute)
+        arguments: dict[str, Any] = {argument: body.pop(argument, None) for argument in required}
+        if stream:
+            arguments["stream"] = True
+        arguments.update(extra_body=body or None, extra_headers=headers)
+        wrapper = resource.with_streaming_response if stream else resource.with_raw_response
+        return functools.partial(getattr(wrapper, attribute), **arguments)
 
     async def send(self, request: ProviderRequest) -> TransportResponse:
-        arguments = self._arguments(request, stream=False)
-        messages: Any = self._client.messages
+        call = self._call(request, stream=False)
         with self._translated():
             try:
-                raw: Any = await messages.with_raw_response.create(**arguments)
+                raw: Any = await call()
                 response = cast(httpx2.Response, raw.http_response)
-            except self._anthropic.APIStatusError as error:
+            except self._module.APIStatusError as error:
                 response = cast(httpx2.Response, error.response)
             return TransportResponse(
                 response.status_code, _headers(response), await response.aread()
@@ -146,31 +186,29 @@ class SdkTransport:
 
     @asynccontextmanager
     async def stream(self, request: ProviderRequest) -> AsyncGenerator[TransportStream]:
-        arguments = self._arguments(request, stream=True)
-        messages: Any = self._client.messages
+        call = self._call(request, stream=True)
         async with contextlib.AsyncExitStack() as stack:
             with self._translated():
                 try:
-                    raw: Any = await stack.enter_async_context(
-                        messages.with_streaming_response.create(**arguments)
-                    )
+                    raw: Any = await stack.enter_async_context(call())
                     response = cast(httpx2.Response, raw.http_response)
-                except self._anthropic.APIStatusError as error:
+                except self._module.APIStatusError as error:
                     response = cast(httpx2.Response, error.response)
             yield HttpStream(response, self._provider)
 
     @contextlib.contextmanager
     def _translated(self) -> Generator[None]:
         """SDK and httpx2 failures (no usable response) as callboard's typed errors."""
-        sdk = self._anthropic
+        sdk = self._module
         where = self._provider or "the provider"
+        through = f"through the {self._sdk} SDK"
         try:
             yield
         except sdk.APITimeoutError as error:
             forget_frames(error)  # the SDK's and httpx2's frames hold the headers
             raise Timeout(
-                f"{where} did not answer in time through the anthropic SDK; raise the "
-                "endpoint's timeout if the calls are legitimately slow",
+                f"{where} did not answer in time {through}; raise the endpoint's timeout "
+                "if the calls are legitimately slow",
                 provider=self._provider,
             ) from error
         except sdk.APIConnectionError as error:
@@ -178,14 +216,14 @@ class SdkTransport:
             cause = error.__cause__
             detail = f" ({type(cause).__name__}: {_mask(str(cause))})" if cause else ""
             raise ConnectionFailed(
-                f"the connection to {where} failed through the anthropic SDK{detail}; check "
-                "base_url and the network",
+                f"the connection to {where} failed {through}{detail}; check base_url and "
+                "the network",
                 provider=self._provider,
             ) from error
         except sdk.APIResponseValidationError as error:
             forget_frames(error)
             raise InvalidResponse(
-                f"{where} sent a response the anthropic SDK could not read",
+                f"{where} sent a response the {self._sdk} SDK could not read",
                 status=cast(int, error.status_code),
                 provider=self._provider,
             ) from error
@@ -193,16 +231,56 @@ class SdkTransport:
             raise translate(error, self._provider) from error
 
 
+def _client(sdk: str, module: Any, settings: TransportSettings, http: httpx2.AsyncClient) -> Any:
+    key = settings.api_key.reveal() if settings.api_key else None
+    given = reveal_kwargs(settings.client_kwargs)
+    known = sdk_parameters(sdk, SDK_PACKAGES[sdk]) or frozenset()
+    unknown = sorted(set(given) - known)
+    if unknown:  # a config checks this when built; settings made by hand may not
+        raise ConfigError(
+            f"client_kwargs {unknown[0]!r} is not a keyword of {sdk}.{SDK_PACKAGES[sdk]}",
+            field=f"client_kwargs.{unknown[0]}",
+        )
+    if sdk == "anthropic":
+        # An explicit credential stops the SDK from reading one from the environment or
+        # a profile; a keyless client sends the request's own headers only.
+        credentials: dict[str, Any] = {"api_key": key, "auth_token": None if key else ""}
+    else:
+        # The openai SDK refuses to build without a key; a keyless client's placeholder
+        # is never sent (its Authorization header is left out of every request).
+        credentials = {"api_key": key or "unused"}
+    base_url = sdk_base_url(settings.base_url, sdk) if settings.base_url else None
+    try:
+        return getattr(module, SDK_PACKAGES[sdk])(
+            **given,
+            **credentials,
+            base_url=base_url,
+            timeout=settings.timeout,
+            max_retries=0,
+            http_client=http,
+        )
+    except (TypeError, ValueError, getattr(module, _ROOT_ERRORS[sdk])) as error:
+        # The SDK's message may quote a value, and a value may be a credential.
+        raise ConfigError(
+            f"{sdk}.{SDK_PACKAGES[sdk]} refused its keywords ({type(error).__name__}); "
+            f"check client_kwargs ({', '.join(sorted(given)) or 'none given'})",
+            field="client_kwargs",
+        ) from None
+
+
 @asynccontextmanager
 async def open_sdk_transport(settings: TransportSettings) -> AsyncGenerator[Transport]:
-    """Open one ``AsyncAnthropic`` client (one pooled httpx2 client inside) for an
-    Endpoint actor run, and close it when the run ends.
+    """Open one SDK client (one pooled httpx2 client inside) for an Endpoint actor run,
+    and close it when the run ends.
 
+    The SDK is the one that speaks ``settings.dialect`` (Anthropic's when it is unset).
     The client gets the key explicitly (never from the environment), the settings'
-    base URL, timeout and connection limit, and ``max_retries=0``.
+    base URL, timeout, connection limit and ``client_kwargs``, and ``max_retries=0``.
 
     Raises:
-        SdkUnavailable: the ``anthropic`` package is not installed.
+        SdkUnavailable: the SDK's package is not installed.
+        ConfigError: no SDK speaks the provider's dialect, or a ``client_kwargs`` name
+            is not one of the client's.
 
     Example:
         >>> import trio
@@ -213,26 +291,25 @@ async def open_sdk_transport(settings: TransportSettings) -> AsyncGenerator[Tran
         >>> trio.run(main)
         'SdkTransport'
     """
-    sdk = _import_anthropic()
+    sdk = sdk_for_dialect(settings.dialect or "anthropic")
+    if sdk is None:
+        raise ConfigError(
+            f"no official SDK the sdk transport drives speaks the {settings.dialect} "
+            "dialect; use transport='http'",
+            field="transport",
+        )
+    module = _import_sdk(sdk)
     http = httpx2.AsyncClient(
         limits=httpx_limits(settings),
         timeout=httpx_timeout(settings),
         verify=settings.ssl_context if settings.ssl_context is not None else True,
     )
-    key = settings.api_key.reveal() if settings.api_key else None
     try:
-        client = sdk.AsyncAnthropic(
-            # An explicit credential stops the SDK from reading one from the environment
-            # or a profile; a keyless client sends the request's own headers only.
-            api_key=key,
-            auth_token=None if key else "",
-            base_url=sdk_base_url(settings.base_url) if settings.base_url else None,
-            timeout=settings.timeout,
-            max_retries=0,
-            http_client=http,
-        )
+        client = _client(sdk, module, settings, http)
         try:
-            yield SdkTransport(client, provider=settings.provider, client_has_key=key is not None)
+            yield SdkTransport(
+                client, provider=settings.provider, client_has_key=bool(settings.api_key), sdk=sdk
+            )
         finally:
             await client.close()
     finally:
