@@ -1,13 +1,16 @@
 """One HTTP/1.1 connection of the ``http`` transport: a trio stream (TCP, or TLS over
-TCP, possibly through a proxy's CONNECT tunnel) and h11 reading what comes back.
+TCP, possibly through a proxy's CONNECT tunnel) and what reads the answers on it.
 
-Connecting has its own deadline; the other phases' deadlines (write, first byte,
-between chunks) live in the caller's cancel scope, moved from phase to phase, so one
-exchange costs one scope. Every failure is raised as ``WireError``, which says
-what kind of failure it was and whether the request provably never reached the server;
-the transport turns it into the typed error. Closing is synchronous (the socket is
-closed at once), so a connection can be dropped in a ``finally`` under cancellation
-without a checkpoint.
+A plain answer (a final status, a Content-Length body) is read by ``parse_head`` and a
+byte count, at a fraction of h11's CPU; any other answer is handed, with every byte
+received so far, to h11, which reads it from its first byte (``_http_head.py`` says
+which answers are plain). Connecting has its own deadline; the other phases' deadlines
+(write, first byte, between chunks) live in the caller's cancel scope, moved from phase
+to phase, so one exchange costs one scope. Every failure is raised as ``WireError``,
+which says what kind of failure it was and whether the request provably never reached
+the server; the transport turns it into the typed error. Closing is synchronous (the
+socket is closed at once), so a connection can be dropped in a ``finally`` under
+cancellation without a checkpoint.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Literal, cast
 import h11
 import trio
 
+from ._http_head import parse_head
 from ._http_request import wire_bytes
 from ._http_route import Origin, Proxy
 
@@ -62,6 +66,10 @@ def _readable(fd: int) -> bool:
 class HttpConnection:
     """A connection to one origin; one request at a time, kept alive between them.
 
+    An answer is read by ``parse_head`` when it is a plain one (the common case, and
+    the cheap one); anything else is handed, with every byte received so far, to h11,
+    which reads it from the start (see ``_http_head.py``).
+
     Attributes:
         origin: what the connection is good for.
         reused: it has carried a request before this one.
@@ -69,7 +77,20 @@ class HttpConnection:
         absolute: send absolute-form targets (plain http through a proxy).
     """
 
-    __slots__ = ("_h11", "_socket", "absolute", "expires", "origin", "reused", "stream")
+    __slots__ = (
+        "_buffer",
+        "_h11",
+        "_keep_alive",
+        "_length",
+        "_remaining",
+        "_request",
+        "_socket",
+        "absolute",
+        "expires",
+        "origin",
+        "reused",
+        "stream",
+    )
 
     def __init__(
         self,
@@ -81,7 +102,12 @@ class HttpConnection:
     ) -> None:
         self.stream = stream
         self._socket = socket
-        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self._h11: h11.Connection | None = None  # only for an answer parse_head left
+        self._request = ("GET", "/", "")
+        self._buffer = b""  # body bytes received beyond what was handed out
+        self._length = 0  # the plain path's Content-Length
+        self._remaining = -1  # body bytes still to come on the plain path; -1: none read
+        self._keep_alive = False
         self.origin = origin
         self.reused = False
         self.expires = math.inf
@@ -98,20 +124,31 @@ class HttpConnection:
         return fd >= 0 and not _readable(fd)
 
     def start(self, method: str, target: str, host: str) -> None:
-        """Tell h11 a request for ``target`` went out (its bytes are written by the
-        caller), so it reads the answer to it."""
-        connection = self._h11
-        connection.send(_request_event(method, target, host))
-        connection.send(_END)
+        """Note that a request for ``target`` goes out (its bytes are written by the
+        caller), so the answer read next is read as the answer to it."""
+        self._request = (method, target, host)
+        self._h11 = None
+        self._buffer = b""
+        self._remaining = -1
+        self._keep_alive = False
 
     def finish(self) -> bool:
-        """After a complete exchange: ready for the next request? (``False``: close it.)"""
+        """After a complete exchange: ready for the next request? (``False``: close it.)
+
+        Bytes past the end of the answer (which no request asked for) close it too.
+        """
         connection = self._h11
-        if connection.our_state is h11.DONE and connection.their_state is h11.DONE:
-            connection.start_next_cycle()
+        if connection is None:
+            done = self._remaining == 0 and self._keep_alive and not self._buffer
+        else:
+            done = (
+                connection.our_state is h11.DONE
+                and connection.their_state is h11.DONE
+                and not connection.trailing_data[0]
+            )
+        if done:
             self.reused = True
-            return True
-        return False
+        return done
 
     async def write(self, data: memoryview) -> None:
         """Send ``data`` whole (the caller's cancel scope holds the write deadline).
@@ -126,15 +163,53 @@ class HttpConnection:
                 "connection", f"sending the request failed ({_what(error)})", unsent=True
             ) from error
 
-    async def head(self) -> h11.Response:
-        """The response's status line and headers (the caller's scope holds the
-        first-byte deadline).
+    async def head(self) -> tuple[int, dict[str, str]]:
+        """The response's status and headers (the caller's scope holds the first-byte
+        deadline).
 
         Raises:
             WireError: the connection broke, was closed before an answer, or carried
                 bytes that are not HTTP/1.1 (oversized headers too).
         """
-        connection = self._h11
+        where = "before the response headers"
+        received = bytearray()
+        while True:
+            data = await self._receive_some(where)
+            seen = len(received)
+            received += data
+            # Only the new bytes (and the 3 before them) can complete a terminator:
+            # a head sent a byte at a time is not scanned again and again.
+            end = received.find(b"\r\n\r\n", max(0, seen - 3))
+            if end >= 0:
+                head = (
+                    parse_head(received[: end + 4], self._request[0])
+                    if end + 4 <= MAX_HEAD_BYTES
+                    else None
+                )
+                if head is not None:
+                    self._buffer = bytes(received[end + 4 :])
+                    self._length = self._remaining = head.length
+                    self._keep_alive = head.keep_alive
+                    return head.status, head.headers
+                break
+            if (
+                not data
+                or len(received) > MAX_HEAD_BYTES
+                or b"\n\n" in received[max(0, seen - 1) :]
+            ):
+                break  # closed, too long, or bare LF line ends: h11 says what it is
+        return await self._h11_head(bytes(received), eof=not data)
+
+    async def _h11_head(self, received: bytes, *, eof: bool) -> tuple[int, dict[str, str]]:
+        method, target, host = self._request
+        connection = self._h11 = h11.Connection(
+            h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES
+        )
+        connection.send(_request_event(method, target, host))
+        connection.send(_END)
+        connection.receive_data(received)
+        if eof:
+            connection.receive_data(b"")
         while True:
             event = self._next(connection, "before the response headers")
             if event is h11.NEED_DATA:
@@ -146,7 +221,7 @@ class HttpConnection:
                     raise WireError(
                         "connection", f"the response headers are over {MAX_HEAD_BYTES} bytes"
                     )
-                return event
+                return event.status_code, _headers(event)
             elif type(event) is not h11.InformationalResponse:
                 raise WireError("connection", "the server closed the connection before answering")
 
@@ -157,7 +232,32 @@ class HttpConnection:
         Raises:
             WireError: the connection broke, or the body was cut short.
         """
-        connection = self._h11
+        if self._h11 is not None:
+            return await self._h11_chunk(self._h11)
+        remaining = self._remaining
+        if remaining <= 0:
+            return None
+        piece = self._buffer
+        if not piece:
+            piece = await self._receive_some("in the middle of the body")
+            if not piece:
+                raise WireError(
+                    "connection",
+                    "the server broke HTTP/1.1 in the middle of the body (peer closed "
+                    "connection without sending complete message body: received "
+                    f"{self._length - remaining} bytes, expected {self._length})",
+                )
+        if len(piece) > remaining:
+            # More than the body: bytes no request asked for. Kept, so finish() sees
+            # them and the connection is closed rather than reused out of step.
+            self._buffer = piece[remaining:]
+            piece = piece[:remaining]
+        else:
+            self._buffer = b""
+        self._remaining = remaining - len(piece)
+        return piece
+
+    async def _h11_chunk(self, connection: h11.Connection) -> bytes | bytearray | None:
         while True:
             event = self._next(connection, "in the middle of the body")
             if event is h11.NEED_DATA:
@@ -177,14 +277,29 @@ class HttpConnection:
         except h11.RemoteProtocolError as error:
             raise WireError("connection", f"the server broke HTTP/1.1 {where} ({error})") from error
 
-    async def _receive(self, connection: h11.Connection, where: str) -> None:
+    async def _receive_some(self, where: str) -> bytes:
         try:
-            data = await self.stream.receive_some(RECEIVE_SIZE)
+            return cast(bytes, await self.stream.receive_some(RECEIVE_SIZE))
         except _BROKEN as error:
             raise WireError(
                 "connection", f"the connection broke {where} ({_what(error)})"
             ) from error
-        connection.receive_data(cast(bytes, data))  # b"" is the end of the stream
+
+    async def _receive(self, connection: h11.Connection, where: str) -> None:
+        # b"" is the end of the stream
+        connection.receive_data(await self._receive_some(where))
+
+
+def _headers(response: h11.Response) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in response.headers:
+        name = raw_name.decode("latin-1")
+        try:
+            value = raw_value.decode()
+        except UnicodeDecodeError:
+            value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
 
 
 @functools.lru_cache(maxsize=256)

@@ -1,5 +1,5 @@
-"""The ``http`` transport: HTTP/1.1 on h11 over trio sockets, one keep-alive pool per
-Endpoint run (or per inline pool).
+"""The ``http`` transport: HTTP/1.1 over trio sockets (plain answers read on a lean path,
+every other one by h11), one keep-alive pool per Endpoint run (or per inline pool).
 
 What it does, and what it does not (use ``transport="httpx"`` for those):
 
@@ -31,7 +31,6 @@ from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-import h11
 import trio
 
 from callboard.resilience import ConnectionFailed, InvalidResponse, ProviderError, Timeout
@@ -47,18 +46,6 @@ if TYPE_CHECKING:
     from callboard.providers import ProviderRequest
 
 __all__ = ["HttpTransport", "open_http_transport"]
-
-
-def _headers(response: h11.Response) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in response.headers:
-        name = raw_name.decode("latin-1")
-        try:
-            value = raw_value.decode()
-        except UnicodeDecodeError:
-            value = raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    return headers
 
 
 def _typed(error: WireError, provider: str | None) -> ProviderError:
@@ -202,7 +189,7 @@ class _Body:
         self,
         pool: ConnectionPool,
         connection: HttpConnection,
-        response: h11.Response,
+        response: tuple[int, dict[str, str]],
         provider: str | None,
         between: float | None,
         limit: int,
@@ -211,8 +198,8 @@ class _Body:
         self._connection: HttpConnection | None = connection
         self._provider = provider
         self._between = between
-        self.status: int = response.status_code
-        self.headers: Mapping[str, str] = _headers(response)
+        self.status: int = response[0]
+        self.headers: Mapping[str, str] = response[1]
         self._decoder = ContentDecoder(self.headers.get("content-encoding", ""), limit)
         self._done = False
 
