@@ -90,7 +90,7 @@ class _Deadline:
 class HttpTransport:
     """``Transport`` over a ``ConnectionPool`` (see ``open_http_transport``)."""
 
-    __slots__ = ("_between", "_first_byte", "_limit", "_provider", "_write", "pool")
+    __slots__ = ("_between", "_first_byte", "_limit", "_provider", "_timed", "_write", "pool")
 
     def __init__(self, pool: ConnectionPool, settings: TransportSettings) -> None:
         self.pool = pool
@@ -100,17 +100,25 @@ class HttpTransport:
             settings.timeout
         )
         self._limit = settings.max_response_bytes
+        # With no deadline in any phase the exchange's scope could never fire: it is
+        # not entered (a cancel scope costs about as much as reading a response head).
+        self._timed = any(t is not None for t in (self._write, self._first_byte, self._between))
 
     async def send(self, request: ProviderRequest) -> TransportResponse:
         deadline = _Deadline()
+        if not self._timed:
+            return await self._exchange(request, deadline)
         with deadline.scope:
-            reader = await self._open(request, deadline)
-            try:
-                body = await reader.read(deadline)
-            finally:
-                reader.finish()
-            return TransportResponse(reader.status, reader.headers, body)
+            return await self._exchange(request, deadline)
         raise deadline.error(self._provider)
+
+    async def _exchange(self, request: ProviderRequest, deadline: _Deadline) -> TransportResponse:
+        reader = await self._open(request, deadline)
+        try:
+            body = await reader.read(deadline)
+        finally:
+            reader.finish()
+        return TransportResponse(reader.status, reader.headers, body)
 
     @asynccontextmanager
     async def stream(self, request: ProviderRequest) -> AsyncGenerator[TransportStream]:
