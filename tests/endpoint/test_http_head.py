@@ -25,7 +25,7 @@ from callboard.endpoint._http_connection import (
 from callboard.endpoint._http_head import parse_head
 from callboard.providers import build_request, get_provider
 from tests.endpoint.test_http_transport import BODY, CHAT
-from tests.hostile.server import Close, HostileServer, Move, Pause, Request
+from tests.hostile.server import Close, HostileServer, Move, Pause, Request, chunked
 
 _VERSIONS = [b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2.0", b"http/1.1", b"HTTP/1.1 "]
 _STATUSES = [b"200", b"201", b"204", b"304", b"100", b"101", b"404", b"429", b"099", b"999"]
@@ -250,3 +250,22 @@ async def test_connection_close_is_honoured_on_the_fast_path() -> None:
 async def test_a_body_cut_short_is_a_connection_failure_naming_what_came() -> None:
     with pytest.raises(ConnectionFailed, match="received 10 bytes, expected"):
         await exchange([HEAD + CHAT[:10], Close()])
+
+
+async def test_answers_h11_reads_and_plain_ones_share_one_kept_alive_connection() -> None:
+    # Chunked (h11's) and Content-Length (the fast path's) answers in turn, on one
+    # connection: each exchange starts afresh on whichever reader its answer needs.
+    async def script(request: Request) -> list[Move]:
+        if request.index % 2:
+            return [HEAD + CHAT]
+        head = HEAD.replace(b"content-length: %d" % len(CHAT), b"transfer-encoding: chunked")
+        return [head + chunked(CHAT[:7], CHAT[7:])]
+
+    async with HostileServer(script) as server:
+        spec = get_provider("openai", base_url=f"{server.base_url}/v1")
+        request = build_request(spec, "chat", BODY, api_key="k")
+        async with open_transport("http", TransportSettings(timeout=5)) as transport:
+            with trio.fail_after(10):
+                bodies = [(await transport.send(request)).body for _ in range(4)]
+    assert bodies == [CHAT] * 4
+    assert server.connections == 1 and len(server.requests) == 4
