@@ -56,6 +56,7 @@ class Deployed:
         self.fail_after_words = fail_after_words
         self.calls = 0
         self.served: list[Any] = []
+        self.attempted: list[Any] = []  # the payload id of every call it started
         self.in_flight: set[Any] = set()
         self.registry: dict[Any, list[str]] | None = None  # call id -> deployments in flight
 
@@ -63,6 +64,7 @@ class Deployed:
         index = self.calls
         self.calls += 1
         key = calling.payload.get("id")
+        self.attempted.append(key)
         running = self.registry.setdefault(key, []) if self.registry is not None else []
         running.append(self.name)
         assert len(running) == 1, f"call {key} in flight on {running}"

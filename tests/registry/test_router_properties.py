@@ -25,7 +25,7 @@ scripts = st.lists(outcomes, min_size=0, max_size=12)
     fallback=st.one_of(st.none(), st.tuples(scripts, outcomes)),
     strategy=st.sampled_from(["headroom", "least_busy", "latency", "round_robin", "weighted"]),
     calls=st.lists(
-        st.tuples(st.one_of(st.none(), st.floats(0.5, 6.0)), st.booleans()),
+        st.tuples(st.one_of(st.none(), st.floats(0.5, 6.0)), st.booleans(), st.booleans()),
         min_size=1,
         max_size=25,
     ),
@@ -35,7 +35,7 @@ def test_every_call_ends_exactly_once(
     deployments: list[tuple[list[str | None], str | None, float]],
     fallback: tuple[list[str | None], str | None] | None,
     strategy: str,
-    calls: list[tuple[float | None, bool]],
+    calls: list[tuple[float | None, bool, bool]],
     started: bool,
 ) -> None:
     in_flight: dict[Any, list[str]] = {}
@@ -72,11 +72,30 @@ def test_every_call_ends_exactly_once(
                     calling.cancel()
         results[key] = calling
 
+    async def direct(key: int, timeout: float | None, cancel: bool) -> None:
+        # invoke(**request): nobody holds the call, its first attempt is the deployment's
+        scope = trio.CancelScope()
+
+        async def run() -> None:
+            with scope:
+                try:
+                    results[key] = await router.invoke(timeout=timeout, id=key)
+                except CallboardError as error:
+                    results[key] = error.calling  # pyright: ignore[reportAttributeAccessIssue]
+            if scope.cancelled_caught:
+                results[key] = None  # the caller left: no Calling came back
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run)
+            if cancel:
+                await trio.sleep(0.3)
+                scope.cancel()
+
     async def main() -> None:
         async def all_calls() -> None:
             async with trio.open_nursery() as nursery:
-                for key, (timeout, cancel) in enumerate(calls):
-                    nursery.start_soon(one, key, timeout, cancel)
+                for key, (timeout, cancel, held) in enumerate(calls):
+                    nursery.start_soon(one if held else direct, key, timeout, cancel)
 
         if started:
             async with router:
@@ -91,7 +110,12 @@ def test_every_call_ends_exactly_once(
     for backend in backends:
         for key in backend.served:
             served.setdefault(key, []).append(backend.name)
+    for backend in backends:  # a call fails over to each target once, never back
+        assert len(backend.attempted) == len(set(backend.attempted)), backend.name
     for key, calling in results.items():
+        if calling is None:  # a direct call whose caller was cancelled
+            assert len(served.get(key, [])) <= 1
+            continue
         assert calling.finished
         assert calling.status is not CallingStatus.PENDING
         by = served.get(key, [])

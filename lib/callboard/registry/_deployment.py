@@ -94,7 +94,7 @@ class Deployment:
         delay = admission.estimate_delay(tokens)
         unqueued = self.in_flight - executor.queued - executor.in_flight
         if unqueued > 0 and admission.requests is not None:
-            rate = admission.requests.snapshot().effective_rate
+            rate = admission.requests.rate  # the effective rate, no snapshot built
             if rate:  # seconds a second, per call not yet queued
                 delay += unqueued / rate
         return delay

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from callboard.actors import LifecycleEvent
-from callboard.calling import Calling, CallingFailed, CallingTimeoutError
+from callboard.calling import Calling, CallingFailed, CallingTimeoutError, estimate_tokens
 from callboard.errors import CallboardError
+from callboard.imodel._outcome import outcome
 from callboard.providers import StreamDelta
 from callboard.resilience import CircuitOpen
 
@@ -46,6 +47,7 @@ class Dispatch:
         "_publish",
         "_tree",
         "attempts",
+        "counts_tokens",
         "deployments",
         "fallback_on",
         "fallbacks",
@@ -67,6 +69,8 @@ class Dispatch:
     ) -> None:
         self.name = name
         self.deployments = tuple(deployments)
+        # the strategy weighs tokens only where some deployment has a token limit
+        self.counts_tokens = any(d.model.limit_tokens is not None for d in self.deployments)
         self.strategy = strategy
         self.fallbacks = tuple(fallbacks)
         self.fallback_on = {kind: tuple(targets) for kind, targets in fallback_on.items()}
@@ -76,11 +80,105 @@ class Dispatch:
         # routed Calling -> its attempt in flight, and the scope that attempt runs in
         self.attempts: dict[Calling, tuple[Calling, trio.CancelScope | None]] = {}
 
-    async def route(self, calling: Calling) -> None:
-        """Carry ``calling`` (queued, owned by the Router) to its end."""
-        tried: list[str] = []
-        error: BaseException | None = None
-        untried = list(self.deployments)
+    async def direct(
+        self,
+        deployment: Deployment,
+        arguments: dict[str, Any],
+        poll_timeout: float | None,
+        routed: Callable[[dict[str, Any], float | None, float], Calling],
+    ) -> Calling:
+        """Run a call nobody holds yet (``invoke(**request)``), its first attempt on a
+        Calling of ``deployment``'s own: when that deployment serves it, that Calling is
+        the one the caller gets, and routing cost no second Calling, no event and no
+        extra frame per await. When it cannot, ``routed(arguments, poll_timeout, start)``
+        builds the Router's Calling, which carries the call on from the same start (its
+        deadline counts from there), as ``route`` would have.
+
+        Only for a Router without hooks and without listeners: its events would name
+        the attempt's Calling, not the Router's.
+        """
+        model = deployment.model
+        probe = deployment.begin()
+        try:
+            if probe:
+                await self._tree.wake(model)
+            attempt = await model.create_calling(**arguments)
+        except BaseException:
+            deployment.released()  # a bad request, refused before it existed; a cancel
+            raise
+        attempt.tried = (model.name,)
+        try:
+            await model.invoke(calling=attempt, poll_timeout=poll_timeout)
+        except CallboardError as error:
+            judged = verdict(error)
+            kind = fallback_kind(error) if judged is Verdict.STOP else None
+            if judged is Verdict.STOP and kind not in self.fallback_on:
+                deployment.released()
+                raise  # the call's own end; error.calling is the attempt
+            self._judged(deployment, error, judged)
+            assert attempt.created_at is not None
+            calling = routed(arguments, poll_timeout, attempt.created_at)
+            calling.tried = attempt.tried
+            return await self.carry(calling, tried=[model.name], error=error, kind=kind)
+        except BaseException:
+            deployment.released()
+            raise
+        # The attempt's own timestamps time it: no clock read of the Router's.
+        assert attempt.created_at is not None and attempt.finished_at is not None
+        deployment.succeeded(attempt.finished_at - attempt.created_at)
+        if probe:
+            self._publish(DeploymentRecovered(router=self.name, deployment=deployment.name))
+        if attempt.deployment is None:
+            attempt.deployment = model.name
+        return attempt
+
+    def pick(self, arguments: dict[str, Any]) -> Deployment | None:
+        """The deployment a new call's first attempt goes to; ``None`` when every one
+        is resting."""
+        deployments = self.deployments
+        if len(deployments) == 1:
+            return deployments[0] if deployments[0].available() else None
+        candidates = [d for d in deployments if d.available()]
+        if len(candidates) <= 1:
+            return candidates[0] if candidates else None
+        tokens = estimate_tokens(arguments) if self.counts_tokens else 0
+        return self.strategy.choose(candidates, tokens)
+
+    async def carry(
+        self,
+        calling: Calling,
+        *,
+        tried: list[str] | None = None,
+        error: BaseException | None = None,
+        kind: str | None = None,
+    ) -> Calling:
+        """Route ``calling`` (queued, owned by the Router) to its end, or to the
+        fallbacks for ``kind`` of refusal; return it completed or raise its error. A
+        caller who leaves (cancelled) cancels it."""
+        try:
+            if kind is None:
+                await self.route(calling, tried=tried, error=error)
+            else:
+                assert error is not None
+                await self._fall_back(calling, self.fallback_on[kind], tried or [], error)
+        except BaseException:
+            if not calling.finished:
+                calling.attach(None)
+                calling.cancel()
+            raise
+        return outcome(calling)
+
+    async def route(
+        self,
+        calling: Calling,
+        *,
+        tried: list[str] | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """Carry ``calling`` (queued, owned by the Router) to its end; ``tried`` names
+        the deployments an earlier attempt already failed on (``error`` its error)."""
+        tried = [] if tried is None else tried
+        untried = [d for d in self.deployments if d.name not in tried]
         while untried and not calling.finished:
             candidates = [d for d in untried if d.available()]
             if not candidates:
@@ -149,7 +247,11 @@ class Dispatch:
             if probe:
                 self._publish(DeploymentRecovered(router=self.name, deployment=deployment.name))
             return None
-        judged = verdict(error)
+        self._judged(deployment, error, verdict(error))
+        return error
+
+    def _judged(self, deployment: Deployment, error: BaseException, judged: Verdict) -> None:
+        """Settle ``deployment``'s health after an attempt failed with ``error``."""
         if judged is Verdict.STOP:
             deployment.released()
         elif deployment.failed(
@@ -164,7 +266,6 @@ class Dispatch:
                     error=type(error).__name__,
                 )
             )
-        return error
 
     async def _attempt_target(
         self, calling: Calling, target: iModel | Router, tried: list[str], *, fallback: bool

@@ -282,6 +282,13 @@ class Router:
                 ``error.calling``), or CallingTimeoutError when its timeout ran out.
         """
         if calling is None:
+            if self.hook_registry is None and not self.broadcast.subscriber_count:
+                deployment = self._dispatch.pick(arguments)
+                if deployment is not None:  # nobody holds the call: start it there
+                    check_timeout(poll_timeout, "poll_timeout")
+                    return await self._dispatch.direct(
+                        deployment, arguments, poll_timeout, self._continued
+                    )
             calling = await self.create_calling(**arguments)
         if calling.status is CallingStatus.ABORTED:
             return outcome(calling)  # a PreEventCreate hook refused it
@@ -290,14 +297,26 @@ class Router:
             if calling.timeout is None or poll_timeout < calling.timeout:
                 calling.timeout = poll_timeout
         self._take(calling)
-        try:
-            await self._dispatch.route(calling)
-        except BaseException:
-            if not calling.finished:
-                calling.attach(None)
-                calling.cancel()
-            raise
-        return outcome(calling)
+        return await self._dispatch.carry(calling)
+
+    def _continued(
+        self, arguments: dict[str, Any], poll_timeout: float | None, start: float
+    ) -> Calling:
+        """The Router's Calling for a call whose first attempt, started at ``start`` on
+        a Calling of its deployment's own, failed over: queued since ``start``."""
+        request = dict(arguments)
+        timeout = request.pop("timeout", None)
+        streaming = bool(request.pop("streaming", False))
+        if poll_timeout is not None and (timeout is None or poll_timeout < timeout):
+            timeout = poll_timeout
+        calling = Calling(request, timeout=timeout, streaming=streaming)
+        if self._counts_tokens:
+            calling.estimated_tokens = estimate_tokens(request)
+        self._take(calling)
+        calling.created_at = calling.queued_at = start
+        if timeout is not None:
+            calling.deadline = start + timeout
+        return calling
 
     def _take(self, calling: Calling) -> None:
         if calling.status is not CallingStatus.PENDING:

@@ -47,8 +47,9 @@ class Headroom:
     """The deployment whose admission can start the call soonest.
 
     Reads each deployment's live admission state (its buckets, learned limits, pause and
-    queue) through ``Deployment.start_delay``; ties go to the one with more requests to
-    spare. Under load this splits calls in proportion to each deployment's rate.
+    queue) through ``Deployment.start_delay``; a tie goes to the one listed first, so
+    the first that can start the call at once takes it without the others being
+    weighed. Under load this splits calls in proportion to each deployment's rate.
     """
 
     name = "headroom"
@@ -59,6 +60,8 @@ class Headroom:
             return best
         best_key = best.start_delay(tokens)
         for deployment in candidates[1:]:
+            if best_key <= 0.0:
+                break  # it can start now: none after it can beat that (ties go first)
             key = deployment.start_delay(tokens)
             if key < best_key:
                 best, best_key = deployment, key
