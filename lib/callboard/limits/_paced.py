@@ -27,6 +27,7 @@ from ._controller import RateController
 from ._errors import OversizeRequest
 from ._policy import SMOOTH_MARGIN, AdmissionPolicy
 from ._protocol import Limiter
+from ._redis import RedisLimiter
 from ._waiters import WaitLine
 
 __all__ = ["PacedLimiter"]
@@ -209,6 +210,8 @@ class PacedLimiter:
             short = n - ceiling.available
             if short > 0:
                 wait = max(wait, short / ceiling.rate)
+        elif isinstance(ceiling, RedisLimiter):  # what every process took, as last heard
+            wait = max(wait, ceiling.delay(n))
         return wait
 
     def _check(self, n: float) -> None:

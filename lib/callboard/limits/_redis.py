@@ -159,6 +159,9 @@ class RedisLimiter:
         self._down_since: float | None = None
         self._down_error = ""
         self._next_probe = -math.inf
+        # The shared bucket as Redis last told this process: (trio run, when, level,
+        # no grant before); every process's takes show in it.
+        self._heard: tuple[object, float, float, float] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -305,6 +308,20 @@ class RedisLimiter:
         if self._fallback is not None:
             self._fallback.observe(state)
 
+    def delay(self, n: float) -> float:
+        """Seconds until the shared bucket could grant ``n``, from what Redis said at this
+        process's last script call (every ``acquire`` that asked it, every ``flush``):
+        what other processes took shows, as of then; refills since are counted, takes
+        since are not. 0.0 before this process first heard from Redis."""
+        heard = self._heard
+        if heard is None or heard[0] is not trio.lowlevel.current_trio_token():
+            return 0.0
+        _, at, level, no_grant_before = heard
+        now = trio.current_time()
+        rate = self._capacity * self._share / self._period
+        level = min(self._capacity * self._share, level + (now - at) * rate) + self._credit
+        return max(0.0, no_grant_before - now, (n - level) / rate)
+
     async def flush(self) -> float:
         """Send pending refunds, debits and provider feedback to Redis now.
 
@@ -383,7 +400,11 @@ class RedisLimiter:
             with trio.CancelScope(shield=True), trio.fail_after(self._timeout):
                 reply = await self._eval(args)
                 self._share, self._epoch = float(reply[3]), int(reply[4])
-                return int(reply[0]) == 1, float(reply[1]), float(reply[2])
+                granted, wait, level = int(reply[0]) == 1, float(reply[1]), float(reply[2])
+                now = trio.current_time()
+                run = trio.lowlevel.current_trio_token()
+                self._heard = (run, now, level, now + wait if take >= 0 and not granted else now)
+                return granted, wait, level
         except (coredis.exceptions.RedisError, OSError, trio.TooSlowError) as exc:
             # The script may or may not have run. Keep what errs on the safe side if it
             # did: charges and feedback are kept for the next call, refunds are dropped.
