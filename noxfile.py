@@ -45,8 +45,9 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Run every benchmark in benchmarks/ and print ratios against same-run baselines."""
-    # aiohttp is a baseline of bench_transport only, never a dependency of callboard.
-    session.install("-e", ".[test]", "aiohttp")
+    # aiohttp is a baseline of bench_transport only, LiteLLM (its Router) one of
+    # bench_router only; neither is ever a dependency of callboard.
+    session.install("-e", ".[test]", "aiohttp", "litellm")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 
