@@ -63,3 +63,25 @@ def test_headroom_sees_what_another_process_took_from_a_shared_key(
         assert routed == ["local"] * (CAPACITY - 1)
     else:  # the key has room: the tie goes to the shared deployment, call after call
         assert routed == ["shared"] * (CAPACITY - 1)
+
+
+async def _heard(port: int, key: str) -> tuple[float, float, float]:
+    async with coredis.Redis(host="127.0.0.1", port=port) as client:
+        taker = RedisLimiter(client, key, CAPACITY, PERIOD)
+        other = RedisLimiter(client, key, CAPACITY, PERIOD)
+        for _ in range(CAPACITY):
+            await taker.acquire(1)
+        before = other.delay(1)  # it has not asked Redis yet: it knows nothing
+        await other.flush()
+        after = other.delay(1)
+        other.refund(1)  # a unit given back here is there at once
+        return before, after, other.delay(1)
+
+
+def test_delay_is_what_redis_last_said_plus_the_refill(redis_port: int) -> None:
+    key = f"test:router:{uuid.uuid4().hex}"
+    before, after, refunded = trio.run(_heard, redis_port, key)
+    per_unit = PERIOD / CAPACITY
+    assert before == 0.0
+    assert per_unit * 0.9 < after <= per_unit  # empty: one unit refills in PERIOD/CAPACITY
+    assert refunded == 0.0

@@ -90,7 +90,7 @@ class Dispatch:
         """Run a call nobody holds yet (``invoke(**request)``), its first attempt on a
         Calling of ``deployment``'s own: when that deployment serves it, that Calling is
         the one the caller gets, and routing cost no second Calling, no event and no
-        extra frame per await. When it cannot, ``routed(arguments, poll_timeout, start)``
+        clock read. When it cannot, ``routed(arguments, poll_timeout, start)``
         builds the Router's Calling, which carries the call on from the same start (its
         deadline counts from there), as ``route`` would have.
 
