@@ -251,8 +251,9 @@ async def test_a_thousand_concurrent_invokes_all_complete(
     assert len(done) == 1000
     assert all(c.status is CallingStatus.COMPLETED for c in done)
     assert backend.calls == 1000
-    # 200 at once, then 200/s: the last one starts around 4 s in
-    assert 3.9 <= trio.current_time() - start <= 5.0
+    # 95 at once (a smooth bucket holds half its 190 until a provider first answers,
+    # and this backend never does), then 200/s: the last one starts around 4.5 s in
+    assert 4.4 <= trio.current_time() - start <= 5.5
 
 
 # -- provider models over the fake provider (loopback HTTP) ----------------------------

@@ -326,12 +326,15 @@ class Admission:
         its rate-limit ``state``. A 2xx counts as clean (the rate may climb); a 429's
         consequences are decided by ``refused()``."""
         requests, tokens = self.requests, self.tokens
+        # The request is answered (its grant is no longer in flight) whatever it carried.
+        since_requests = requests.answered(calling) if requests is not None else None
+        since_tokens = tokens.answered(calling) if tokens is not None else None
         if state is not None:
             self._remember(state)
             if requests is not None:
-                requests.feedback(state, since=requests.since(calling))
+                requests.feedback(state, since=since_requests)
             if tokens is not None:
-                tokens.feedback(state, since=tokens.since(calling))
+                tokens.feedback(state, since=since_tokens)
             self._pause_for(state)
         if 200 <= status < 300:
             if requests is not None:

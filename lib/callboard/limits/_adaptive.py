@@ -8,8 +8,12 @@ effective bucket below it):
   instead of a minute's worth at once; ``pacing="burst"`` gives it the whole capacity.
 - **Learning.** A refusal cuts the rate and empties the bucket; clean responses bring
   the rate back (``RateController``); a rate-limit header's ``limit`` lowers the
-  ceiling of the rate, and its ``remaining`` sets the bucket's level, less what was
-  admitted since that request and a margin (``feedback()``).
+  ceiling of the rate, and its ``remaining`` lowers the bucket's level to what the
+  provider has left, less what is still in flight and a margin (``feedback()``). A
+  header never lifts admission above the smooth pace: it raises the level only by what
+  this limiter held back itself (the half of the first burst kept until the provider
+  first answers, reservations kept beyond the reported usage), never to a full bucket
+  because the provider's counter (a minute's, while it enforces a second) has room.
 - **Accounting.** A finished call's reserved tokens settle to what the provider charged
   (``settle()``), and estimates follow what it was seen to charge.
 """
@@ -40,6 +44,8 @@ _CALIBRATE = 0.2
 _MIN_CALIBRATION = 0.05
 _MAX_CALIBRATION = 4.0
 _HEADROOM = 0.1
+# How many scaled estimates settle() can trace back to the estimate they scaled.
+_UNSCALED = 1024
 
 
 @attrs.frozen(kw_only=True)
@@ -95,12 +101,12 @@ class AdaptiveLimiter(PacedLimiter):
     Example:
         >>> async def main():
         ...     limiter = AdaptiveLimiter(600, 60.0)   # 10 a second, about 1 s of burst
-        ...     start = trio.current_time()
+        ...     start = trio.current_time()            # (half of it until a first answer)
         ...     for _ in range(20):
         ...         await limiter.acquire()
         ...     return round(trio.current_time() - start, 2)
         >>> trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
-        1.05
+        1.52
     """
 
     def __init__(
@@ -137,8 +143,20 @@ class AdaptiveLimiter(PacedLimiter):
 
     def _setup(self, ceiling: Limiter, policy: AdmissionPolicy, *, own: bool) -> None:
         self._setup_pacing(ceiling, policy, own=own)
-        # Grants not answered yet, in grant order: key -> (granted before it, its amount).
+        # Grants in flight (not answered yet), in grant order: key -> (granted before it,
+        # its amount); and every grant not finished yet, for telling which cut it saw.
         self._holds: OrderedDict[object, tuple[float, float]] = OrderedDict()
+        self._grants: dict[object, float] = {}
+        # Units this limiter keeps out of its own bucket that a provider's header may
+        # give back: half the first burst until the provider first answers (a key that
+        # allows less than configured then refuses little of the first burst), and
+        # reservations kept beyond the usage the provider reported.
+        self._probe = 0.0
+        if self._controller is not None and self.pacing == "smooth" and self._level > 1.0:
+            self._probe = self._level / 2.0
+            self._level -= self._probe
+        self._withheld = 0.0
+        self._doubt = 0.0
         self._cut_mark = -math.inf  # what had been granted at the last cut
         # A ceiling shared by processes (Redis) shares the learned rate too.
         self._shared = ceiling if isinstance(ceiling, SharedRate) else None
@@ -146,6 +164,7 @@ class AdaptiveLimiter(PacedLimiter):
         self._shared_rate = self._rate_configured
         self._accepted = 0.0
         self._calibration = 1.0
+        self._unscaled: dict[int, int] = {}  # scaled estimate -> the estimate it scaled
         self.refusals = 0
         self.last_state: RateLimitState | None = None
         """The last rate-limit state the provider reported (``None``: none yet)."""
@@ -180,10 +199,13 @@ class AdaptiveLimiter(PacedLimiter):
         provider's ``remaining`` cannot have counted yet (``None``: unknown, so the level
         may only go down, as with ``observe()``).
 
-        Sets the bucket's level to the provider's ``remaining`` less ``since``, half the
-        provider's rounding and one typical grant (raising it too, up to the burst:
-        the provider may have refunded), and lowers the rate's ceiling to a reported
-        ``limit``. Pauses are the caller's business (the Executor pauses all admission).
+        Lowers the bucket's level to the provider's ``remaining`` less ``since``, half
+        the provider's rounding and one typical grant, and the rate's ceiling to a
+        reported ``limit``. The level goes up only by what this limiter held back
+        itself (half the first burst until the provider first answers; reservations
+        kept beyond the usage reported, which the provider may have refunded), so a
+        header never lifts admission above the smooth pace and its burst. Pauses are
+        the caller's business (the Executor pauses all admission).
         """
         self._sync(state, since=since)
         self._follow_shared()
@@ -192,13 +214,27 @@ class AdaptiveLimiter(PacedLimiter):
 
     def hold(self, key: object, n: float) -> None:
         """The grant of ``n`` just made was for ``key`` (a Calling): remember it until
-        ``unhold()``, to know what was granted after it when its answer comes."""
+        its answer (``answered()``), to know what was granted after it then, and until
+        ``unhold()``, to know whether a refusal of it came before or after a cut."""
         self._holds.pop(key, None)
         self._holds[key] = (self._taken - n, n)
+        self._grants[key] = self._taken - n
 
     def unhold(self, key: object) -> None:
-        """``key``'s call finished: its grant no longer counts as unanswered."""
+        """``key``'s call finished: forget its grant. A call that finished without
+        the provider refusing it releases the half of the first burst held back."""
         self._holds.pop(key, None)
+        self._grants.pop(key, None)
+        self._release_probe()
+
+    def answered(self, key: object) -> float | None:
+        """The provider answered ``key``'s request (a 429 too): what it cannot have
+        counted then (``since(key)``), after which the grant is no longer in flight.
+        A refused call waiting for its turn again is not in flight: counting everything
+        granted meanwhile as unanswered would push the level ever lower."""
+        since = self.since(key)
+        self._holds.pop(key, None)
+        return since
 
     def since(self, key: object) -> float | None:
         """What the provider cannot have counted when it answered ``key``'s request:
@@ -219,11 +255,13 @@ class AdaptiveLimiter(PacedLimiter):
         self._listeners.append(listener)
 
     def clean(self) -> None:
-        """A response to a request admitted here came back clean (not refused)."""
+        """A response to a request admitted here came back clean (not refused): the
+        half of the first burst held back until then is released."""
         controller = self._controller
         if controller is not None:
             now = trio.current_time()
             self._refill(now)
+            self._release_probe()
             self._follow_shared()
             before = controller.rate
             if controller.clean(now) and before < controller.ceiling <= controller.rate:
@@ -235,6 +273,13 @@ class AdaptiveLimiter(PacedLimiter):
             if shared is not None and configured and controller.rate > 1.05 * last:
                 shared.share_raise(controller.rate / configured)
                 self._shared_rate = controller.rate
+
+    def _release_probe(self) -> None:
+        if self._probe > 0:
+            self._refill(trio.current_time())
+            self._level = min(self.burst, self._level + self._probe)
+            self._probe = 0.0
+            self._wake_head()
 
     def _follow_shared(self) -> None:
         """Another process on a shared ceiling cut the rate: follow it down."""
@@ -264,8 +309,10 @@ class AdaptiveLimiter(PacedLimiter):
         controller = self._controller
         if controller is None:
             return False  # learn=False: the configured pace, whatever the provider says
-        held = self._holds.get(key) if key is not None else None
-        if held is not None and held[0] < self._cut_mark:
+        # The provider's bucket is empty: nothing held back comes back.
+        self._probe = self._withheld = self._doubt = 0.0
+        granted = self._grants.get(key) if key is not None else None
+        if granted is not None and granted < self._cut_mark:
             return False
         self._cut_mark = self._taken
         self._follow_shared()
@@ -285,11 +332,18 @@ class AdaptiveLimiter(PacedLimiter):
         """``estimate`` corrected by what the provider was seen to charge for estimates
         like it (never below the estimate when the accounting is ``"reserved"``)."""
         factor = self._calibration
-        if estimate <= 0 or factor == 1.0:
+        if estimate <= 0:
             return estimate
         if factor < 1.0:
             factor = min(1.0, factor * (1.0 + _HEADROOM))  # an average: keep some above it
-        return max(1, math.ceil(estimate * factor))
+        scaled = estimate if factor == 1.0 else max(1, math.ceil(estimate * factor))
+        # settle() learns from the estimate before scaling: the calibration may have
+        # moved while the call ran, and reading it back through the current one would
+        # feed every correction in flight back into it (it swung between its bounds).
+        if len(self._unscaled) >= _UNSCALED:
+            self._unscaled.clear()
+        self._unscaled[scaled] = estimate
+        return scaled
 
     def settle(
         self,
@@ -307,10 +361,14 @@ class AdaptiveLimiter(PacedLimiter):
         if charged is None:
             return
         if charge is not None and estimate > 0 and charged > 0:
-            ratio = charged / estimate * self._calibration
+            unscaled = self._unscaled.get(round(estimate))
+            ratio = charged / (unscaled or estimate) * (1.0 if unscaled else self._calibration)
             low = 1.0 if self.policy.token_accounting == "reserved" else _MIN_CALIBRATION
             ratio = min(_MAX_CALIBRATION, max(low, ratio))
             self._calibration += _CALIBRATE * (ratio - self._calibration)
+        if actual is not None and charged > actual:
+            # Kept beyond the reported usage: a header may show the provider gave it back.
+            self._withheld = min(self.burst, self._withheld + charged - actual)
         difference = charged - reserved
         if difference < 0:
             self.refund(-difference)
@@ -363,8 +421,14 @@ class AdaptiveLimiter(PacedLimiter):
         controller = self._controller
         # Both providers state their limits per minute.
         per_second = limit / 60.0 if limit is not None and limit > 0 else None
-        if per_second is not None and controller is not None and controller.limit_to(per_second):
-            self._changed("limit")
+        if per_second is not None and controller is not None:
+            before = controller.rate
+            if controller.limit_to(per_second):
+                if controller.rate < before:
+                    # Refusals of what was granted at the rate the header corrected are
+                    # explained: they do not cut again.
+                    self._cut_mark = self._taken
+                self._changed("limit")
         if remaining is None:
             return
         self._refill(trio.current_time())
@@ -373,9 +437,23 @@ class AdaptiveLimiter(PacedLimiter):
         if since is None:
             self._level = min(self._level, target)
             return
-        target -= since + self._typical
-        self._level = min(self.burst, target)
-        self._wake_head()
+        target = min(self.burst, target - since - self._typical)
+        level = self._level
+        if target < level:
+            self._level = target
+            # What only the grants still in flight explain (the provider may have counted
+            # them already): a later answer that shows it did gives it back.
+            self._doubt = min(self.burst, self._doubt + min(since, level - target))
+        else:
+            # Room in the provider's counter is no reason to go faster than the pace
+            # (it may count a minute while it enforces a second): only what this limiter
+            # held back or doubted itself comes back.
+            own = self._probe + self._withheld
+            rise = min(target - level, own + self._doubt)
+            self._level = level + rise
+            self._doubt -= max(0.0, rise - own)
+            self._wake_head()
+        self._probe = self._withheld = 0.0
 
     def _capped(self, state: RateLimitState) -> RateLimitState:
         cap = self.policy.max_pause

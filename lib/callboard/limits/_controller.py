@@ -10,12 +10,19 @@ between, divided by the time, is what it sustains: the rate is cut to a little u
 that. Without such a measurement (the first refusal, too few calls in between) the rate
 is multiplied by ``decrease``.
 
+An isolated refusal (none for ``recovery`` seconds before it) cuts only a third as
+deep: it says the level was off (requests bunched on the way) or the limit moved a
+little, and a rate that is really too high is refused again soon, which cuts the full
+depth or to the measurement. A refusal of a request granted before the last cut is the
+same overload and does not cut again (the limiter's business).
+
 **Recovery.** While responses come back clean the rate climbs back along TCP CUBIC's
 curve: fast at first, flattening as it nears the rate it was cut at (reached after
-``recovery`` seconds of clean responses), then slowly faster beyond it, up to the
-ceiling (the configured rate, or lower when the provider's headers say so). Only time
-with clean responses counts, so an idle model does not climb back while nothing tests
-the provider. From anywhere, the ceiling is reached within
+``recovery`` seconds of clean responses for a cut of the full depth, sooner for a
+shallower one: the time back grows as the cube root of the cut, as in CUBIC), then
+slowly faster beyond it, up to the ceiling (the configured rate, or lower when the
+provider's headers say so). Only time with clean responses counts, so an idle model
+does not climb back while nothing tests the provider. From anywhere, the ceiling is reached within
 ``RateController.worst_recovery()`` seconds of clean responses.
 """
 
@@ -49,10 +56,14 @@ class RateController:
 
     Example:
         >>> controller = RateController(10.0, AdmissionPolicy(decrease=0.5))
-        >>> controller.refused(now=1.0, accepted=5.0)
+        >>> controller.refused(now=1.0, accepted=5.0)  # isolated: a third of the cut
         True
-        >>> controller.rate
-        5.0
+        >>> round(controller.rate, 2)
+        8.33
+        >>> controller.refused(now=2.0, accepted=6.0)  # refused again soon: the full cut
+        True
+        >>> round(controller.rate, 2)
+        4.17
     """
 
     __slots__ = (
@@ -107,10 +118,16 @@ class RateController:
                 measured = units / span
         self._mark = (now, accepted)
         current = self.rate
+        decrease = self._policy.decrease
+        if now - self.cut_at > self._policy.recovery:
+            # An isolated refusal (none for a whole recovery) says the level was off
+            # or the limit moved a little, not that the rate was far too high: a third
+            # of the cut. Refusals that follow it cut the full depth.
+            decrease = 1.0 - (1.0 - decrease) / 3.0
         if measured is not None and measured < current:
             peak, low = measured, measured * _UNDER_MEASURED
         else:
-            peak, low = current, current * self._policy.decrease
+            peak, low = current, current * decrease
         self._peak = min(self.ceiling, max(self._floor, peak))
         self._low = min(self._peak, max(self._floor, low))
         self.rate = self._low
@@ -163,9 +180,14 @@ class RateController:
         return True
 
     def _curve(self, clean: float) -> float:
-        """CUBIC: ``low`` at 0, ``peak`` at ``recovery``, rising faster beyond it."""
+        """CUBIC: ``low`` at 0, ``peak`` after ``recovery`` for a cut of the full depth
+        (``1 - decrease``) and sooner for a shallower one (CUBIC's constant: the time
+        back grows as the cube root of the cut), rising faster beyond it."""
         recovery = self._policy.recovery
         share = max(_MIN_SPREAD, 1.0 - self._policy.decrease)
-        spread = max(self._peak - self._low, share * self._peak)
-        x = (clean - recovery) / recovery
-        return min(self.ceiling, max(self._low, self._peak + spread * x * x * x))
+        peak = self._peak
+        cut = peak - self._low
+        spread = max(cut, share * peak)
+        back = recovery if cut >= spread else recovery * math.cbrt(cut / spread)
+        x = (clean - back) / recovery
+        return min(self.ceiling, max(self._low, peak + spread * x * x * x))
