@@ -95,6 +95,25 @@ async def test_the_first_burst_holds_half_back_until_a_first_answer(
     assert burst.available == 1200  # an explicit full burst is not probed
 
 
+async def test_what_refilled_before_the_first_answer_is_taken_back(
+    autojump_clock: object,
+) -> None:
+    """The provider's bucket starts when the first request arrives, not when it left:
+    a slow first connection must not leave the client's bucket ahead of it (one 429 at
+    the end of a full burst against exactly the configured limit)."""
+    limiter = AdaptiveLimiter(600, 60.0, policy=AdmissionPolicy(pacing="burst"))
+    key = object()
+    await limiter.acquire(600)
+    limiter.hold(key, 600)
+    await trio.sleep(0.5)  # the first answer comes late: 5 refilled meanwhile
+    limiter.answered(key)
+    limiter.clean()
+    assert abs(limiter.available) < 1e-9
+    await trio.sleep(0.5)
+    limiter.clean()
+    assert abs(limiter.available - 5.0) < 1e-9  # from then on it refills as configured
+
+
 async def test_a_refusal_before_the_first_answer_keeps_the_half_back(
     autojump_clock: object,
 ) -> None:

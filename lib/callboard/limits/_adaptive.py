@@ -157,6 +157,8 @@ class AdaptiveLimiter(PacedLimiter):
             self._level -= self._probe
         self._withheld = 0.0
         self._doubt = 0.0
+        if self._controller is not None:
+            self._early = 0.0
         self._cut_mark = -math.inf  # what had been granted at the last cut
         # A ceiling shared by processes (Redis) shares the learned rate too.
         self._shared = ceiling if isinstance(ceiling, SharedRate) else None
@@ -274,7 +276,18 @@ class AdaptiveLimiter(PacedLimiter):
                 shared.share_raise(controller.rate / configured)
                 self._shared_rate = controller.rate
 
+    def _answered_first(self) -> None:
+        """The provider answered for the first time: what the bucket refilled since the
+        first grant may not be in the provider's bucket, which started when that grant
+        arrived (later, on a slow first connection); take it back."""
+        early = self._early
+        if early is not None:
+            self._refill(trio.current_time())
+            self._level -= early
+            self._early = None
+
     def _release_probe(self) -> None:
+        self._answered_first()
         if self._probe > 0:
             self._refill(trio.current_time())
             self._level = min(self.burst, self._level + self._probe)
@@ -315,6 +328,7 @@ class AdaptiveLimiter(PacedLimiter):
         if granted is not None and granted < self._cut_mark:
             return False
         self._cut_mark = self._taken
+        self._answered_first()
         self._follow_shared()
         now = trio.current_time()
         self._refill(now)
@@ -431,6 +445,7 @@ class AdaptiveLimiter(PacedLimiter):
                 self._changed("limit")
         if remaining is None:
             return
+        self._answered_first()
         self._refill(trio.current_time())
         rounding = 1 if requests else state.tokens_rounding
         target = float(remaining) - (rounding - 1) / 2.0

@@ -75,6 +75,10 @@ class PacedLimiter:
         self._waiters = WaitLine()
         self._taken = 0.0
         self._typical = 1.0
+        # What the bucket refilled before the provider first answered (``None``: it has,
+        # or nobody will tell): the provider's own bucket only starts when the first
+        # request arrives, so that refill may be ahead of it.
+        self._early: float | None = None
 
     @property
     def ceiling(self) -> Limiter:
@@ -234,7 +238,10 @@ class PacedLimiter:
             self._paused_until = -math.inf
         rate = self.rate
         if self._updated is not None and now > self._updated and rate is not None:
+            before = self._level
             self._level = min(self.burst, self._level + (now - self._updated) * rate)
+            if self._early is not None:
+                self._early += self._level - before
         if self._updated is None or now > self._updated:
             self._updated = now
 
