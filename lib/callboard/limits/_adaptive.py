@@ -153,7 +153,7 @@ class AdaptiveLimiter(PacedLimiter):
         # reservations kept beyond the usage the provider reported.
         self._probe = 0.0
         if self._controller is not None and self.pacing == "smooth" and self._level > 1.0:
-            self._probe = self._level / 2.0
+            self._probe = min(self._level / 2.0, self._level - 1.0)  # the first goes at once
             self._level -= self._probe
         self._withheld = 0.0
         self._doubt = 0.0
