@@ -251,8 +251,12 @@ class Calling:
             self.created_at = now
         self.queued_at = now
 
-    def mark_running(self) -> None:
+    def mark_running(self, now: float | None = None) -> None:
         """Record that an attempt started: counts it and stamps ``started_at``.
+
+        Args:
+            now: ``trio.current_time()`` as its owner read it an instant ago (read here
+                when ``None``).
 
         Raises:
             CallingStateError: the call is not queued.
@@ -264,7 +268,7 @@ class Calling:
             )
         self.status = CallingStatus.RUNNING
         self.attempts += 1
-        self.started_at = trio.current_time()
+        self.started_at = trio.current_time() if now is None else now
 
     def complete(self, response: Any) -> None:
         """Finish successfully with ``response`` and wake every waiter.

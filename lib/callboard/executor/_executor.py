@@ -28,6 +28,7 @@ from callboard.limits import (
 )
 
 from ._admission import Admission, is_int, is_number, limiter
+from ._admitting import AdmissionLoop
 from ._feedback import ProviderFeedback
 from ._learning import input_only
 from ._queue import CallingQueue
@@ -38,7 +39,7 @@ from ._workers import Workers
 __all__ = ["Executor"]
 
 
-class Executor(ProviderFeedback, TaskSubmission, Actor[Calling]):
+class Executor(ProviderFeedback, TaskSubmission, AdmissionLoop, Actor[Calling]):
     """Admit Callings in FIFO order under request, token and concurrency limits.
 
     For each Calling, in the order submitted, the executor waits for a concurrency slot,
@@ -236,14 +237,23 @@ class Executor(ProviderFeedback, TaskSubmission, Actor[Calling]):
             CallingStateError: the Calling is not pending (submitted or finished already).
             ActorStopped: the executor is not running.
         """
+        await trio.lowlevel.checkpoint_if_cancelled()  # cancelled: it was not queued
+        await self._submit(calling)
+        await trio.lowlevel.cancel_shielded_checkpoint()  # queued: a cancel cannot undo it
+
+    async def _submit(self, calling: Calling) -> None:
+        """``submit()`` without the schedule point after queueing: ``call()`` waits for
+        the outcome next, and that wait is its schedule point (a round per call saved)."""
         self._prepare(calling)
-        if not await self._queue.take_room():
-            raise ActorStopped(self.name)  # it stopped while this waited: not queued
-        try:
-            self._check_accepting(calling)
-        except BaseException:
-            self._queue.give_room()
-            raise
+        queue = self._queue
+        if not queue.take_room_nowait():
+            if not await queue.take_room():
+                raise ActorStopped(self.name)  # it stopped while this waited: not queued
+            try:
+                self._check_accepting(calling)  # again: things changed while it waited
+            except BaseException:
+                queue.give_room()
+                raise
         self._enqueue(calling)
 
     def submit_nowait(self, calling: Calling) -> None:
@@ -269,7 +279,8 @@ class Executor(ProviderFeedback, TaskSubmission, Actor[Calling]):
             CallboardError: what ``submit()`` raises, or the call's own error (``Calling.wait()``).
         """
         try:
-            await self.submit(calling)
+            await trio.lowlevel.checkpoint_if_cancelled()  # cancelled: not even queued
+            await self._submit(calling)
             await calling.wait_finished()
         except trio.Cancelled:
             if not calling.finished:
@@ -283,6 +294,8 @@ class Executor(ProviderFeedback, TaskSubmission, Actor[Calling]):
         """Cancel one of this executor's Callings (``Calling.cancel`` lands here)."""
         if self._queue.remove(calling):
             self._report.cancel(calling)
+        elif self._workers.cancel(calling):
+            pass  # its worker settles it, then finishes it
         elif calling.scope is not None:
             calling.scope.cancel()
 
@@ -318,8 +331,19 @@ class Executor(ProviderFeedback, TaskSubmission, Actor[Calling]):
         if calling.timeout is not None:
             assert calling.queued_at is not None
             calling.deadline = calling.queued_at + calling.timeout
-        self._queue.push(calling)
-        self._report.queued(calling, len(self._queue))
+        queue = self._queue
+        if not queue and self._head is None and not self._admitting:
+            # Nothing ahead of it: start it now if it can, without the round trip through
+            # the actor's mailbox (FIFO holds: the queue is empty, the actor admits none).
+            self._report.queued(calling, 1)
+            assert calling.queued_at is not None
+            if self._try_start(calling, calling.queued_at):
+                queue.give_room()
+                return
+            queue.push(calling)
+        else:
+            queue.push(calling)
+            self._report.queued(calling, len(queue))
         self.ref.tell_nowait(calling)  # the mailbox is unbounded; the queue's room is the bound
 
     # -- the actor ----------------------------------------------------------------------
@@ -362,137 +386,4 @@ class Executor(ProviderFeedback, TaskSubmission, Actor[Calling]):
                 )
             )
             return
-        if calling in self._early:
-            self._early.discard(calling)
-            return  # admitted already, by _admit_ready
-        self._queue.remove(calling)
-        if calling.finished:
-            return  # cancelled or timed out while queued
-        if self._waits_for_a_slot_only(calling) and not await self._wait_for_a_worker(calling):
-            return  # a worker admitted it, or it was cancelled or timed out meanwhile
-        self._admitting = True
-        try:
-            await self._admit(calling)
-        finally:
-            self._admitting = False
-        self._admit_ready()
-
-    def _waits_for_a_slot_only(self, calling: Calling) -> bool:
-        """True when every slot is taken and nothing else holds ``calling`` back."""
-        now = trio.current_time()
-        admission = self._admission
-        return (
-            admission.no_free_slot()
-            and not admission.is_paused(now)
-            and not admission.readmitting
-            and calling.deadline > now
-        )
-
-    async def _wait_for_a_worker(self, calling: Calling) -> bool:
-        """Let the worker whose call frees a slot admit ``calling`` and run it at once.
-
-        Handing the slot to this actor instead would cost the next call a scheduler
-        round or two with the freed connection idle. Returns True when ``calling``
-        still needs admitting here (something else than a slot holds it back now).
-        """
-        scope = trio.CancelScope(deadline=calling.deadline)
-        calling.scope = scope
-        self._head = calling
-        try:
-            with scope:
-                while self._head is calling and self._waits_for_a_slot_only(calling):
-                    changed = self._queue_changed = trio.Event()
-                    await changed.wait()
-        except BaseException:
-            if self._head is calling:
-                self._report.abort(calling, "the executor stopped while admitting it")
-            raise
-        finally:
-            admitted = self._head is not calling
-            self._head = None
-            self._queue_changed = None
-        if admitted:
-            return False
-        if scope.cancelled_caught:
-            self._report.finish_unstarted(calling)
-            return False
-        return True
-
-    def _queue_changed_now(self) -> None:
-        changed = self._queue_changed
-        if changed is not None:
-            self._queue_changed = None
-            changed.set()
-
-    def _admit_ready(self) -> None:
-        """Admit, in order, the queued Callings that can start without waiting.
-
-        The mailbox hands the actor one Calling per scheduler round; under load that
-        round trip, not the limits, would pace admission. So whenever capacity frees up
-        (a call finished, an admission completed) the Callings at the head of the queue
-        that need no wait (no pause, a free slot, the request and tokens available now)
-        are started at once, in FIFO order; their mailbox messages are then skipped.
-        Nothing is taken for a Calling that cannot start, and nothing overtakes the
-        Calling the actor is waiting to admit.
-        """
-        queue = self._queue
-        admission = self._admission
-        while not self._admitting and self._workers.nursery is not None:
-            head = self._head
-            if head is None and not queue:
-                return
-            now = trio.current_time()
-            calling = head if head is not None else queue.head()
-            if admission.is_paused(now) or calling.deadline <= now or admission.readmitting:
-                return  # the actor's own path waits out the pause or times it out
-            taken, slot = admission.try_acquire_slot()
-            if not taken:
-                return
-            try:
-                reserved = admission.try_reserve(calling.estimated_tokens, calling)
-            except Exception:
-                reserved = False  # a limiter's error is reported by the actor's path
-            if not reserved:
-                admission.release_slot(slot)
-                return
-            if head is not None:
-                self._head = None  # the actor waiting for it sees it was admitted
-            else:
-                queue.remove(calling)
-                self._early.add(calling)
-            self._workers.start(calling, slot)
-
-    async def _admit(self, calling: Calling) -> None:
-        admission = self._admission
-        scope = trio.CancelScope(deadline=calling.deadline)
-        calling.scope = scope
-        slot: object | None = None
-        reserved = False
-        try:
-            with scope:
-                await admission.wait_unpaused()
-                slot = await admission.acquire_slot()  # held only once acquired
-                await admission.reserve(calling.estimated_tokens, calling)
-                reserved = True
-        except Exception as exc:  # OversizeRequest, or a shared limiter's failure
-            admission.release_slot(slot)
-            self._report.fail(calling, exc)
-            return
-        except BaseException:
-            admission.release_slot(slot)
-            self._report.abort(calling, "the executor stopped while admitting it")
-            raise
-        if scope.cancel_called:
-            # Cancelled or timed out, possibly at the very instant admission succeeded:
-            # give back what was taken so that the cancellation means "did not happen".
-            if reserved:
-                admission.unreserve(calling.estimated_tokens, calling)
-            admission.release_slot(slot)
-            self._report.finish_unstarted(calling)
-            return
-        self._workers.start(calling, slot)
-
-    async def _expire_queued(self, scope: trio.CancelScope) -> None:
-        """Time out queued Callings at their deadline, even while admission is blocked."""
-        with scope:
-            await self._queue.expire(self._report.time_out)
+        await self._admit_queued(calling)

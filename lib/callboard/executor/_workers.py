@@ -11,6 +11,7 @@ use.
 from __future__ import annotations
 
 import collections
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,7 @@ from ._transitions import Transitions
 
 __all__ = ["Workers"]
 
-_Admitted = tuple[Calling, trio.CancelScope, object | None, int]
+_Admitted = tuple[Calling, object | None, int]
 
 
 class Workers:
@@ -58,6 +59,8 @@ class Workers:
         # Admitted Callings waiting for a worker, in admission order, and idle workers.
         self._ready: collections.deque[_Admitted] = collections.deque()
         self._idle = trio.lowlevel.ParkingLot()
+        self._cancelled: set[Calling] = set()  # cancelled while in _ready
+        self._spent: set[trio.CancelScope] = set()  # workers' scopes cancelled by cancel()
         self._spare = False  # a worker is about to look for its next Calling
         self._closing = False
 
@@ -73,8 +76,10 @@ class Workers:
     def abandon(self) -> None:
         """After the nursery ended: settle and abort what no worker took."""
         self.nursery = None
+        self._cancelled.clear()
+        self._spent.clear()
         while self._ready:
-            calling, _, slot, estimate = self._ready.popleft()
+            calling, slot, estimate = self._ready.popleft()
             self._settle(calling, slot, estimate)
             if not calling.finished:
                 self._report.abort(calling, "the executor stopped while it was running")
@@ -88,21 +93,42 @@ class Workers:
         self._reserved[calling] += tokens
         self.tokens_in_flight += tokens
 
-    def start(self, calling: Calling, slot: object | None) -> None:
-        """Run an admitted Calling (its slot and reservation held) on a worker."""
-        calling.mark_running()
-        run_scope = trio.CancelScope(deadline=calling.deadline)
-        calling.scope = run_scope
+    def start(self, calling: Calling, slot: object | None, now: float | None = None) -> None:
+        """Run an admitted Calling (its slot and reservation held) on a worker; ``now``
+        is the time admission read, when it just did."""
+        calling.mark_running(now)
+        calling.scope = None  # a worker's, once one takes it (see cancel())
         estimate = calling.estimated_tokens if self._admission.tokens is not None else 0
         self.in_flight += 1
         self.tokens_in_flight += estimate
         self._reserved[calling] = estimate
         self._report.started(calling)
-        assert self.nursery is not None
-        self._ready.append((calling, run_scope, slot, estimate))
+        self._ready.append((calling, slot, estimate))
         if self._spare:
             self._spare = False  # the worker that just finished takes it
-        elif self._idle:
+        else:
+            self._wake()
+
+    def cancel(self, calling: Calling) -> bool:
+        """Cancel ``calling`` if it was dispatched here; False if it was not.
+
+        One a worker runs has that worker's scope cancelled (the worker leaves once it
+        finished it); one still waiting for a worker is finished unstarted by the worker
+        that takes it. Either way it settles before it finishes.
+        """
+        if calling not in self._reserved:
+            return False
+        scope = calling.scope
+        if scope is None:
+            self._cancelled.add(calling)
+        else:
+            self._spent.add(scope)
+            scope.cancel()
+        return True
+
+    def _wake(self) -> None:
+        assert self.nursery is not None
+        if self._idle:
             self._idle.unpark()
         else:
             self.nursery.start_soon(self._work)
@@ -112,44 +138,79 @@ class Workers:
 
         Workers take Callings from the head of ``_ready`` and call the backend in the
         same step, so the backend sees them in admission order whichever worker trio
-        runs first.
+        runs first. Each worker runs its calls in one cancel scope (entering one per call
+        would be a measurable share of a call's cost): a Calling's ``scope`` is its
+        worker's while it runs, so cancelling it or its deadline cancels that scope, and
+        the worker then leaves (the scope stays cancelled) once it finished the Calling;
+        another worker takes what is ready.
         """
         ready = self._ready
-        while True:
-            if ready:
-                await self._dispatch(*ready.popleft())
-            elif self._closing:
-                return
-            else:
-                await self._idle.park()
+        with trio.CancelScope() as scope:
+            spent = False
+            while not spent:
+                if ready:
+                    calling, slot, estimate = ready.popleft()
+                    if self._cancelled and calling in self._cancelled:
+                        self._drop(calling, slot, estimate)
+                    else:
+                        spent = await self._dispatch(scope, calling, slot, estimate)
+                    self._next(spent)
+                elif self._closing:
+                    return
+                else:
+                    await self._idle.park()
+        self._spent.discard(scope)
+        if ready:
+            self._wake()  # what this worker would have taken next
+
+    def _drop(self, calling: Calling, slot: object | None, estimate: int) -> None:
+        """Settle and finish a Calling cancelled while it waited for a worker."""
+        self._cancelled.discard(calling)
+        self._settle(calling, slot, estimate)
+        if not calling.finished:
+            self._report.finish_unstarted(calling)
 
     async def _dispatch(
-        self, calling: Calling, scope: trio.CancelScope, slot: object | None, estimate: int
-    ) -> None:
+        self, scope: trio.CancelScope, calling: Calling, slot: object | None, estimate: int
+    ) -> bool:
+        """Run ``calling`` in the worker's ``scope``; True when that scope was cancelled
+        meanwhile (it cancels whatever runs in it next: the worker must leave)."""
+        deadline = calling.deadline
+        if deadline != math.inf:
+            scope.deadline = deadline
+        calling.scope = scope
         error: Exception | None = None
         response: Any = None
         try:
-            with scope:
-                try:
-                    response = await self._backend.execute(calling)
-                except Exception as exc:
-                    error = exc
+            response = await self._backend.execute(calling)
+        except Exception as exc:
+            error = exc
         except BaseException:
             self._settle(calling, slot, estimate)
             if not calling.finished:
-                self._report.abort(calling, "the executor stopped while it was running")
+                if scope.cancel_called:  # its cancel or deadline: the worker leaves
+                    self._report.finish_unstarted(calling)
+                else:
+                    self._report.abort(calling, "the executor stopped while it was running")
             raise
+        calling.scope = None  # it ended: a cancel from now on comes too late
         self._settle(calling, slot, estimate)
+        spent = scope in self._spent
+        if deadline != math.inf:
+            spent = spent or scope.cancel_called
+            scope.deadline = math.inf  # not to cancel this worker's next call
         if not calling.finished:  # else the backend finished it itself
-            if scope.cancelled_caught:
-                self._report.finish_unstarted(calling)
-            elif error is not None:
+            if error is not None:
                 self._report.fail(calling, error)
             else:
                 self._report.complete(calling, response)
+        return spent
+
+    def _next(self, spent: bool) -> None:
         # Only now: the events show this Calling finished before its successor started.
-        # This worker goes on with the first Callings admitted here (see _work).
-        self._spare = True
+        # This worker goes on with the first Callings admitted here (see _work), unless
+        # its scope is spent: then start() wakes another worker for them.
+        self._spare = not spent
         self._admit_ready()
         self._spare = False
 
