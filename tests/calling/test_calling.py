@@ -120,3 +120,27 @@ async def test_a_cancelled_waiter_leaves_the_call_alone():
     with trio.move_on_after(0.01):
         await calling.wait()
     assert calling.status is CallingStatus.PENDING
+
+
+async def test_every_waiter_wakes_once_and_a_cancelled_one_leaves_the_others_waiting():
+    calling = Calling()
+    woke: list[str] = []
+
+    async def waiter(name: str) -> None:
+        await calling.wait_finished()
+        woke.append(name)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(waiter, "first")
+        with trio.CancelScope() as leaving:
+            nursery.start_soon(waiter, "second")
+            await trio.testing.wait_all_tasks_blocked()
+            async with trio.open_nursery() as inner:
+                inner.start_soon(waiter, "gives up")
+                await trio.testing.wait_all_tasks_blocked()
+                inner.cancel_scope.cancel()
+        assert not leaving.cancelled_caught
+        calling.complete("done")
+    assert sorted(woke) == ["first", "second"]
+    await calling.wait_finished()  # finished: returns at once, still a checkpoint
+    assert await calling.wait() == "done"

@@ -38,6 +38,10 @@ class CallingStatus(enum.Enum):
     CANCELLED = "cancelled"
     ABORTED = "aborted"
 
+    # Members hash by identity, as they compare: Enum's own __hash__ hashes the name in
+    # Python, a measurable share of the status checks on every call's path.
+    __hash__ = object.__hash__
+
     @property
     def terminal(self) -> bool:
         """True for completed, failed, cancelled and aborted."""
@@ -90,7 +94,7 @@ def _validate_timeout(_: object, __: attrs.Attribute[float | None], value: float
 def _validate_payload(_: object, __: attrs.Attribute[dict[str, Any]], value: object) -> None:
     # Checked here, at the boundary: a str or list payload would otherwise travel to the
     # backend and come back as a TypeError from deep inside request building.
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise ConfigError(
             f"payload must be a mapping of request fields (e.g. "
             f"{{'messages': [...]}}), got {type(value).__name__}",
@@ -120,7 +124,8 @@ class Calling:
 
     A Calling reaches exactly one terminal state (completed, failed, cancelled, aborted);
     a second terminal transition raises ``CallingAlreadyFinished``. Waiters park on
-    an event created only when someone waits, so a queued Calling stays small.
+    the Calling itself (a list made only when someone waits), so a queued Calling
+    stays small.
 
     Times are Trio clock readings (``trio.current_time()``), ``None`` until they happen.
 
@@ -165,7 +170,7 @@ class Calling:
     queued_at: float | None = attrs.field(default=None, init=False)
     started_at: float | None = attrs.field(default=None, init=False)
     finished_at: float | None = attrs.field(default=None, init=False)
-    _done: trio.Event | None = attrs.field(default=None, init=False, repr=False)
+    _waiters: list[trio.lowlevel.Task] | None = attrs.field(default=None, init=False, repr=False)
     _owner: CallingOwner | None = attrs.field(default=None, init=False, repr=False)
     scope: trio.CancelScope | None = attrs.field(default=None, init=False, repr=False)
     """The cancel scope its owner admits or runs it in; ``cancel()`` cancels it."""
@@ -209,12 +214,22 @@ class Calling:
     async def wait_finished(self) -> None:
         """Wait until the call reached its terminal state, whichever it is; never raises
         anything but ``trio.Cancelled``."""
-        if self.status not in _TERMINAL:
-            if self._done is None:
-                self._done = trio.Event()
-            await self._done.wait()
-        else:
+        if self.status in _TERMINAL:
             await trio.lowlevel.checkpoint()
+            return
+        # The task parks on the Calling itself, not on a trio.Event: no Event and
+        # ParkingLot built per call, two frames fewer to suspend and resume through.
+        task = trio.lowlevel.current_task()
+        waiters = self._waiters
+        if waiters is None:
+            waiters = self._waiters = []
+        waiters.append(task)
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            waiters.remove(task)  # still there: _wake reschedules every task it holds
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
 
     def outcome(self) -> Any:
         """The response of a finished call, or raise its error (see ``wait()``).
@@ -334,5 +349,8 @@ class Calling:
             self.stream_sink.close()
 
     def _wake(self) -> None:
-        if self._done is not None:
-            self._done.set()
+        waiters = self._waiters
+        if waiters:
+            self._waiters = None
+            for task in waiters:
+                trio.lowlevel.reschedule(task)
