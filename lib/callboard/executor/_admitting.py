@@ -112,6 +112,8 @@ class AdmissionLoop:
         Calling the actor is waiting to admit.
         """
         queue = self._queue
+        if self._head is None and not queue:
+            return  # the common case after a call: nothing waits, no clock read
         now = trio.current_time()
         while not self._admitting:
             head = self._head
