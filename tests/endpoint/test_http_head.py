@@ -11,6 +11,9 @@ behave as the h11 path does (or more safely: leftover bytes close the connection
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import h11
 import pytest
 import trio
@@ -192,6 +195,26 @@ def test_every_other_shape_is_left_to_h11(head: bytes) -> None:
     assert parse_head(head, "POST") is None
 
 
+def test_empty_and_blank_values_are_read_as_h11_reads_them() -> None:
+    head = b"HTTP/1.1 200 OK\r\nx:\r\ny:   \r\nz: \t a  b \t\r\ncontent-length: 3\r\n\r\n"
+    assert check_against_h11(head)
+
+
+def test_blank_header_lines_cannot_make_the_parser_backtrack() -> None:
+    # 40 whitespace-only values, then a control byte that fails the match: a regex with
+    # two ways to split each line's blanks backtracks 4**40 times before giving up (the
+    # Trio loop frozen for good); possessive and atomic, it fails at once. A subprocess,
+    # so that a regression times out here instead of hanging the test run.
+    head = b"HTTP/1.1 200 OK\r\n" + b"x:    \r\n" * 40 + b"y: \x01\r\n\r\n"
+    code = (
+        f"from callboard.endpoint._http_head import parse_head; print(parse_head({head!r}, 'POST'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "None"
+
+
 def test_a_head_request_is_left_to_h11() -> None:
     head = b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n"
     assert parse_head(head, "POST") is not None
@@ -245,6 +268,15 @@ async def test_connection_close_is_honoured_on_the_fast_path() -> None:
     bodies, server, idle = await exchange([head + CHAT], 2)
     assert bodies == [CHAT, CHAT]
     assert server.connections == 2 and idle == 0
+
+
+async def test_a_bare_lf_before_the_blank_line_is_read_by_h11_at_once() -> None:
+    # h11 ends a head at "\n\r\n": the fast path must hand it over, not wait for a
+    # "\r\n\r\n" that never comes (until the first-byte timeout, or forever without one).
+    head = HEAD.replace(b"\r\n\r\n", b"\n\r\n")
+    with trio.fail_after(2):
+        bodies, _, _ = await exchange([head + CHAT])
+    assert bodies == [CHAT]
 
 
 async def test_a_body_cut_short_is_a_connection_failure_naming_what_came() -> None:

@@ -32,6 +32,7 @@ from callboard.providers import (
 )
 from callboard.resilience import RateLimited
 from callboard.testing import FakeProvider, Fault
+from tests.endpoint.test_secret_locals import local_reprs
 
 pytest.importorskip("openai")
 
@@ -191,6 +192,22 @@ async def test_a_client_kwarg_the_sdk_does_not_take_is_refused_by_name(fp: FakeP
             pass
     assert caught.value.field == "client_kwargs.organisation"
     assert "org-42" not in str(caught.value)
+
+
+async def test_a_constructor_that_refuses_its_keywords_leaves_no_key_in_any_locals(
+    fp: FakeProvider,
+) -> None:
+    # The SDK raises from inside its constructor, whose frame holds api_key; the
+    # ConfigError must carry neither that frame nor callboard's revealing one.
+    settings = settings_for(fp, client_kwargs={"data_residency": "mars"})
+    with pytest.raises(ConfigError, match="refused its keywords") as caught:
+        async with open_transport("sdk", settings):
+            pass
+    assert caught.value.field == "client_kwargs"
+    assert "mars" not in str(caught.value) and KEY not in str(caught.value)
+    shown = list(local_reprs(caught.value))
+    assert shown  # the walk saw the frames the ConfigError passed through
+    assert not [line for line in shown if KEY in line]
 
 
 # -- through an Endpoint, and checked when the config is built ------------------------------

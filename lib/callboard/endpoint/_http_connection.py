@@ -192,10 +192,12 @@ class HttpConnection:
                     self._keep_alive = head.keep_alive
                     return head.status, head.headers
                 break
+            fresh = received[max(0, seen - 2) :]
             if (
                 not data
                 or len(received) > MAX_HEAD_BYTES
-                or b"\n\n" in received[max(0, seen - 1) :]
+                or b"\n\n" in fresh
+                or b"\n\r\n" in fresh  # a bare LF, then a blank line: h11 ends a head so
             ):
                 break  # closed, too long, or bare LF line ends: h11 says what it is
         return await self._h11_head(bytes(received), eof=not data)

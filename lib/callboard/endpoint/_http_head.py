@@ -24,12 +24,16 @@ __all__ = ["Head", "parse_head"]
 
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
 _VCHAR = rb"[\x21-\x7e\x80-\xff]"
-_VALUE = rb"(?:%s+(?:[ \t]+%s+)*)?" % (_VCHAR, _VCHAR)
+# A header line: name, colon, optional whitespace, then an optional value that starts
+# and ends with a visible byte (its own trailing whitespace after it). Each piece can
+# match a byte in one way only, and the quantifiers are possessive and each line atomic:
+# a hostile head cannot make the match backtrack (an empty value once had two
+# whitespace runs to split its blanks between, exponential in the number of lines).
+_LINE = rb"(?>%s:[ \t]*+(?:%s++(?:[ \t]++%s++)*+[ \t]*+)?\r\n)" % (_TOKEN, _VCHAR, _VCHAR)
 # The whole head, final blank line included: status line, then header lines. Stricter
 # than h11's grammar (no control bytes in values or the reason, HTTP/1.1 only).
 _HEAD = re.compile(
-    rb"HTTP/1\.1 [2-9][0-9]{2}(?: [ \t\x21-\x7e\x80-\xff]*)?\r\n"
-    rb"(?:%s:[ \t]*%s[ \t]*\r\n)*\r\n" % (_TOKEN, _VALUE)
+    rb"HTTP/1\.1 [2-9][0-9]{2}(?: [ \t\x21-\x7e\x80-\xff]*+)?\r\n(?:%s)*+\r\n" % _LINE
 )
 _DIGITS = re.compile(r"[0-9]{1,18}")
 _NO_BODY = frozenset({204, 304})

@@ -232,15 +232,34 @@ class SdkTransport:
 
 
 def _client(sdk: str, module: Any, settings: TransportSettings, http: httpx2.AsyncClient) -> Any:
-    key = settings.api_key.reveal() if settings.api_key else None
-    given = reveal_kwargs(settings.client_kwargs)
+    # Only names here: the revealed key and keywords live in _construct's frame alone,
+    # which has ended (and whose error was dropped) before anything is raised, so no
+    # traceback's locals can show them.
+    given = sorted(settings.client_kwargs)
     known = sdk_parameters(sdk, SDK_PACKAGES[sdk]) or frozenset()
-    unknown = sorted(set(given) - known)
+    unknown = [name for name in given if name not in known]
     if unknown:  # a config checks this when built; settings made by hand may not
         raise ConfigError(
             f"client_kwargs {unknown[0]!r} is not a keyword of {sdk}.{SDK_PACKAGES[sdk]}",
             field=f"client_kwargs.{unknown[0]}",
         )
+    client, refused = _construct(sdk, module, settings, http)
+    if refused is not None:
+        # The SDK's message may quote a value, and a value may be a credential.
+        raise ConfigError(
+            f"{sdk}.{SDK_PACKAGES[sdk]} refused its keywords ({refused}); "
+            f"check client_kwargs ({', '.join(given) or 'none given'})",
+            field="client_kwargs",
+        )
+    return client
+
+
+def _construct(
+    sdk: str, module: Any, settings: TransportSettings, http: httpx2.AsyncClient
+) -> tuple[Any, str | None]:
+    """The SDK client, or ``(None, the name of the error it raised)``: never the error
+    itself, whose frames hold the key."""
+    key = settings.api_key.reveal() if settings.api_key else None
     if sdk == "anthropic":
         # An explicit credential stops the SDK from reading one from the environment or
         # a profile; a keyless client sends the request's own headers only.
@@ -251,8 +270,8 @@ def _client(sdk: str, module: Any, settings: TransportSettings, http: httpx2.Asy
         credentials = {"api_key": key or "unused"}
     base_url = sdk_base_url(settings.base_url, sdk) if settings.base_url else None
     try:
-        return getattr(module, SDK_PACKAGES[sdk])(
-            **given,
+        client = getattr(module, SDK_PACKAGES[sdk])(
+            **reveal_kwargs(settings.client_kwargs),
             **credentials,
             base_url=base_url,
             timeout=settings.timeout,
@@ -260,12 +279,9 @@ def _client(sdk: str, module: Any, settings: TransportSettings, http: httpx2.Asy
             http_client=http,
         )
     except (TypeError, ValueError, getattr(module, _ROOT_ERRORS[sdk])) as error:
-        # The SDK's message may quote a value, and a value may be a credential.
-        raise ConfigError(
-            f"{sdk}.{SDK_PACKAGES[sdk]} refused its keywords ({type(error).__name__}); "
-            f"check client_kwargs ({', '.join(sorted(given)) or 'none given'})",
-            field="client_kwargs",
-        ) from None
+        forget_frames(error)
+        return None, type(error).__name__
+    return client, None
 
 
 @asynccontextmanager
