@@ -158,3 +158,62 @@ async def test_callings_started_at_submit_keep_fifo_order_and_event_order() -> N
             seen.setdefault(calling_id, []).append(type(event))
     for calling in callings:
         assert seen[calling.id] == [CallingQueued, CallingStarted, CallingCompleted]
+
+
+class CancelsByScopeAsItReturns(ScriptedBackend):
+    """Cancels ``calling.scope`` itself (public: anyone holding it may) and returns
+    without a checkpoint."""
+
+    async def execute(self, calling: Calling) -> object:
+        if calling.payload.get("cancel_scope"):
+            assert calling.scope is not None
+            calling.scope.cancel()
+            return "cancelled its scope"
+        return await super().execute(calling)
+
+
+async def test_a_worker_whose_scope_was_cancelled_directly_runs_nothing_more_in_it(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    executor = Executor(CancelsByScopeAsItReturns(), concurrency_limit=1)
+    async with running(executor):
+        first = Calling({"cancel_scope": True})
+        after = Calling({"sleep": 1.0, "reply": "after"})
+        executor.submit_nowait(first)
+        executor.submit_nowait(after)  # ready for the same worker as soon as first ends
+        assert await first.wait() == "cancelled its scope"
+        assert await after.wait() == "after"  # run by a fresh worker, not cancelled
+        assert executor.in_flight == 0
+
+
+class CancelsTheNextAsItReturns(ScriptedBackend):
+    """After a second, cancels ``self.next`` and returns without a checkpoint: the slot
+    it frees and the cancel arrive in the same instant."""
+
+    next: Calling | None = None
+
+    async def execute(self, calling: Calling) -> object:
+        if calling.payload.get("cancel_next"):
+            await trio.sleep(1.0)
+            assert self.next is not None
+            self.next.cancel()
+            return "first"
+        return await super().execute(calling)
+
+
+async def test_a_calling_cancelled_while_it_waits_for_a_worker_is_never_started(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    backend = CancelsTheNextAsItReturns()
+    executor = Executor(backend, concurrency_limit=1)
+    async with running(executor):
+        first = Calling({"cancel_next": True})
+        waiting = backend.next = Calling({"reply": "must not run"})
+        executor.submit_nowait(first)
+        executor.submit_nowait(waiting)  # no slot: the actor waits for a worker to free one
+        assert await first.wait() == "first"
+        await waiting.wait_finished()
+        assert waiting.status is CallingStatus.CANCELLED
+        assert backend.started == []  # waiting never reached the backend
+        assert executor.in_flight == 0
+        assert await executor.call(Calling({"reply": "next"})) == "next"

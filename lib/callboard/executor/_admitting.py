@@ -137,6 +137,9 @@ class AdmissionLoop:
         admission = self._admission
         if admission.readmitting or self._workers.nursery is None:
             return False
+        scope = calling.scope  # the actor's wait for it: cancelled, it settles it there
+        if scope is not None and scope.cancel_called:
+            return False
         if admission.is_paused(now) or calling.deadline <= now:
             return False  # the actor's own path waits out the pause or times it out
         taken, slot = admission.try_acquire_slot()

@@ -195,9 +195,10 @@ class Workers:
             raise
         calling.scope = None  # it ended: a cancel from now on comes too late
         self._settle(calling, slot, estimate)
-        spent = scope in self._spent
+        # Cancelled by its Calling, its deadline or anyone holding ``calling.scope``:
+        # the scope stays cancelled, so the worker must not run another call in it.
+        spent = scope in self._spent or scope.cancel_called
         if deadline != math.inf:
-            spent = spent or scope.cancel_called
             scope.deadline = math.inf  # not to cancel this worker's next call
         if not calling.finished:  # else the backend finished it itself
             if error is not None:
