@@ -199,3 +199,15 @@ def test_a_bucket_reused_in_a_later_trio_run_does_not_stall() -> None:
     # refill in 5 s of the new clock, not 1,000+ s.
     waited = trio.run(acquire_early, clock=trio.testing.MockClock(autojump_threshold=0))
     assert waited == pytest.approx(5.0)
+
+
+async def test_delay_says_how_long_the_bucket_would_hold_an_amount(
+    autojump_clock: trio.abc.Clock,
+):
+    bucket = TokenBucket(10, 10.0)  # 1 a second
+    assert bucket.delay(10) == 0.0
+    await bucket.acquire(8)
+    assert bucket.delay(2) == 0.0
+    assert bucket.delay(5) == pytest.approx(3.0)
+    await trio.sleep(1.0)
+    assert bucket.delay(5) == pytest.approx(2.0)

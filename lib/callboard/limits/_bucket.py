@@ -142,6 +142,12 @@ class TokenBucket:
         self._refill(trio.current_time())
         return self._level
 
+    def delay(self, n: float) -> float:
+        """Seconds until the bucket could grant ``n`` at its rate (0.0 when it can now;
+        waiters ahead are not counted); needs a running trio."""
+        short = n - self.available
+        return short / self._rate if short > 0 else 0.0
+
     @property
     def waiting(self) -> int:
         """How many tasks are queued in ``acquire()``."""

@@ -16,18 +16,17 @@ leaves it in debt, so any request the ceiling can hold is eventually admitted.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Literal
 
 import trio
 
 from callboard.errors import ConfigError
 
-from ._bucket import TokenBucket
 from ._controller import RateController
 from ._errors import OversizeRequest
 from ._policy import SMOOTH_MARGIN, AdmissionPolicy
 from ._protocol import Limiter
-from ._redis import RedisLimiter
 from ._waiters import WaitLine
 
 __all__ = ["PacedLimiter"]
@@ -209,13 +208,11 @@ class PacedLimiter:
         rate = self.rate
         if rate is not None and n > self._level:
             wait = max(wait, (n - self._level) / rate)
-        ceiling = self._ceiling
-        if isinstance(ceiling, TokenBucket):
-            short = n - ceiling.available
-            if short > 0:
-                wait = max(wait, short / ceiling.rate)
-        elif isinstance(ceiling, RedisLimiter):  # what every process took, as last heard
-            wait = max(wait, ceiling.delay(n))
+        # A ceiling that can tell how long it would hold ``n`` (a TokenBucket; a
+        # RedisLimiter, from what every process took as last heard) says so.
+        delay: Callable[[float], float] | None = getattr(self._ceiling, "delay", None)
+        if delay is not None:
+            wait = max(wait, delay(n))
         return wait
 
     def _check(self, n: float) -> None:

@@ -140,7 +140,6 @@ class Router:
         self.fallback_on: dict[str, tuple[iModel | Router, ...]] = {
             kind: tuple(items) for kind, items in targets.items()
         }
-        self._counts_tokens = any(d.model.limit_tokens is not None for d in self.deployments)
         self.settings = (float(cooldown), float(max_cooldown), failures_to_cool)
         self.hook_registry = hook_registry
         self.broadcast: Broadcast[LifecycleEvent] = Broadcast(1024)
@@ -246,7 +245,7 @@ class Router:
         if timeout is not None:
             check_timeout(timeout)
         calling = Calling(arguments, timeout=timeout, streaming=streaming)
-        if self._counts_tokens:  # headroom weighs tokens only where a token limit is
+        if self._dispatch.counts_tokens:  # headroom weighs tokens only where a token limit is
             calling.estimated_tokens = estimate_tokens(arguments)
         registry = self.hook_registry
         if registry is None:
@@ -310,7 +309,7 @@ class Router:
         if poll_timeout is not None and (timeout is None or poll_timeout < timeout):
             timeout = poll_timeout
         calling = Calling(request, timeout=timeout, streaming=streaming)
-        if self._counts_tokens:
+        if self._dispatch.counts_tokens:
             calling.estimated_tokens = estimate_tokens(request)
         self._take(calling)
         calling.created_at = calling.queued_at = start
