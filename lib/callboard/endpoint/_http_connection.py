@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import select
 import ssl
 from typing import Literal, cast
@@ -35,6 +36,8 @@ MAX_HEAD_BYTES = 64 * 1024
 """The largest status line plus headers accepted (h11 refuses a bigger head)."""
 
 Kind = Literal["timeout", "connection", "invalid"]
+
+_RAW_IO = os.name == "posix"
 
 _BROKEN = (trio.BrokenResourceError, trio.ClosedResourceError, OSError, ssl.SSLError)
 
@@ -79,6 +82,7 @@ class HttpConnection:
 
     __slots__ = (
         "_buffer",
+        "_fd",
         "_h11",
         "_keep_alive",
         "_length",
@@ -102,6 +106,11 @@ class HttpConnection:
     ) -> None:
         self.stream = stream
         self._socket = socket
+        # Plain TCP on a POSIX system is written and read on its descriptor: trio's
+        # SocketStream yields to the scheduler after every send that did not block,
+        # and a call would wait out a whole scheduler round there for nothing, since
+        # reading the answer next waits for it anyway. -1: go through ``stream``.
+        self._fd = socket.fileno() if _RAW_IO and type(stream) is trio.SocketStream else -1
         self._h11: h11.Connection | None = None  # only for an answer parse_head left
         self._request = ("GET", "/", "")
         self._buffer = b""  # body bytes received beyond what was handed out
@@ -115,6 +124,7 @@ class HttpConnection:
 
     def close(self) -> None:
         """Close at once (no checkpoint): a task reading it gets ClosedResourceError."""
+        self._fd = -1  # the number may be another file's from now on
         self._socket.close()
 
     def looks_alive(self) -> bool:
@@ -157,7 +167,17 @@ class HttpConnection:
             WireError: the connection broke; ``unsent`` (not all of it was accepted).
         """
         try:
-            await self.stream.send_all(data)
+            if self._fd < 0:
+                await self.stream.send_all(data)
+                return
+            # No schedule point after a write that did not block: the answer's read,
+            # which follows, is one (see _receive_some).
+            await trio.lowlevel.checkpoint_if_cancelled()
+            while data:
+                try:
+                    data = data[os.write(self._fd, data) :]
+                except BlockingIOError:
+                    await trio.lowlevel.wait_writable(self._socket)
         except _BROKEN as error:
             raise WireError(
                 "connection", f"sending the request failed ({_what(error)})", unsent=True
@@ -280,8 +300,24 @@ class HttpConnection:
             raise WireError("connection", f"the server broke HTTP/1.1 {where} ({error})") from error
 
     async def _receive_some(self, where: str) -> bytes:
+        """The next bytes, ``b""`` at the end of the stream; a schedule point always,
+        as trio's ``receive_some`` is (a server that keeps the socket readable cannot
+        keep the reading task from yielding)."""
         try:
-            return cast(bytes, await self.stream.receive_some(RECEIVE_SIZE))
+            if self._fd < 0:
+                return cast(bytes, await self.stream.receive_some(RECEIVE_SIZE))
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                data = os.read(self._fd, RECEIVE_SIZE)
+            except BlockingIOError:
+                while True:
+                    await trio.lowlevel.wait_readable(self._socket)
+                    try:
+                        return os.read(self._fd, RECEIVE_SIZE)
+                    except BlockingIOError:
+                        continue
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return data
         except _BROKEN as error:
             raise WireError(
                 "connection", f"the connection broke {where} ({_what(error)})"
