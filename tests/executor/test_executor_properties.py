@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,7 +12,7 @@ import trio.testing
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from callboard.actors import Broadcast, LifecycleEvent
+from callboard.actors import ActorStopped, Broadcast, LifecycleEvent
 from callboard.calling import (
     Calling,
     CallingAborted,
@@ -20,11 +21,13 @@ from callboard.calling import (
     CallingFailed,
     CallingQueued,
     CallingStarted,
+    CallingStatus,
     CallingTimedOut,
 )
+from callboard.errors import CallboardError
 from callboard.executor import Executor
 from callboard.limits import AdmissionPolicy, TokenBucket
-from tests.backends import ScriptedBackend
+from tests.backends import BackendError, ScriptedBackend
 
 TERMINAL_EVENTS = (
     CallingCompleted,
@@ -167,6 +170,10 @@ operation = st.one_of(
         st.one_of(st.none(), st.floats(0.1, 8)),  # timeout
         st.integers(0, 300),  # estimated tokens
         st.one_of(st.none(), st.integers(0, 400)),  # reported usage
+        # submit(), or call() from a task of its own (run on that task when it can start
+        # at once), whose caller may be cancelled after a while
+        st.sampled_from(["submit", "call"]),
+        st.one_of(st.none(), st.floats(0, 6)),  # the caller's cancel, for call()
     ),
     st.tuples(st.just("cancel"), st.integers(0, 1000)),
     st.tuples(st.just("wait"), st.floats(0, 3)),
@@ -183,7 +190,8 @@ operation = st.one_of(
 def test_random_operations_settle_everything(
     ops: list[tuple[Any, ...]], concurrency: int, queue_capacity: int, stop_by_cancel: bool
 ):
-    """Stateful: random submits, cancels, failures, timeouts and waits, then stop.
+    """Stateful: random submits and calls, cancels (of Callings and of callers),
+    failures, timeouts and waits, then stop.
 
     Every Calling reaches exactly one terminal state, every waiter wakes, and nothing
     stays in flight: slots, reserved tokens and queue room all return to zero.
@@ -206,18 +214,36 @@ def test_random_operations_settle_everything(
         await calling.wait_finished()
         woke.add(calling.id)
 
+    async def caller(
+        calling: Calling, cancel_after: float | None, *, task_status: trio.TaskStatus[None]
+    ) -> None:
+        with trio.move_on_after(math.inf if cancel_after is None else cancel_after):
+            task_status.started()  # no schedule point before call() queues it (or waits)
+            try:
+                await executor.call(calling)
+            except ActorStopped:
+                # It stopped while the call waited for queue room: not queued, so still
+                # pending, and the caller says what became of it (as iModel does).
+                assert calling.status is CallingStatus.PENDING
+                calling.abort("the executor stopped before it was queued")
+            except (CallboardError, BackendError):
+                pass  # its own end: failed, timed out, cancelled, aborted
+
     async def program() -> None:
         with bus.subscribe() as sub:
             async with trio.open_nursery() as waiters, trio.open_nursery() as outer:
                 await outer.start(executor.run)
                 for op in ops:
                     if op[0] == "submit":
-                        _, sleep, fail, timeout, tokens, usage = op
+                        _, sleep, fail, timeout, tokens, usage, how, cancel_after = op
                         payload = {"sleep": sleep, "fail": fail, "usage": usage}
                         calling = Calling(payload, timeout=timeout, estimated_tokens=tokens)
                         callings.append(calling)
                         waiters.start_soon(waiter, calling)
-                        await executor.submit(calling)
+                        if how == "call":
+                            await waiters.start(caller, calling, cancel_after)
+                        else:
+                            await executor.submit(calling)
                     elif op[0] == "cancel" and callings:
                         target = callings[op[1] % len(callings)]
                         if not target.finished:
@@ -232,10 +258,14 @@ def test_random_operations_settle_everything(
         terminal = Counter(e.calling_id for e in events if isinstance(e, TERMINAL_EVENTS))  # type: ignore[attr-defined]
         for calling in callings:
             assert calling.finished, calling
-            assert terminal[calling.id] == 1, (calling, terminal[calling.id])
-        queued = [e for e in events if isinstance(e, CallingQueued)]
+            # One terminal event each, but none for a Calling whose caller was
+            # cancelled before call() queued it: it never reached the Executor.
+            once = 1 if calling.queued_at is not None else 0
+            assert terminal[calling.id] == once, (calling, terminal[calling.id])
+        queued = [e.calling_id for e in events if isinstance(e, CallingQueued)]
         started = Counter(e.calling_id for e in events if isinstance(e, CallingStarted))
-        assert len(queued) == len(callings)
+        # A call() waiting for queue room may see its Calling cancelled before it queued.
+        assert sorted(queued) == sorted(c.id for c in callings if c.queued_at is not None)
         assert all(count <= 1 for count in started.values())
         assert executor.in_flight == 0
         assert executor.tokens_in_flight == 0

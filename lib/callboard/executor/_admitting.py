@@ -134,26 +134,33 @@ class AdmissionLoop:
         """Start ``calling`` on a worker if nothing holds it back at ``now`` (no pause,
         its deadline ahead, no readmission waiting, a free slot, its request and
         tokens); False, with nothing taken, otherwise."""
+        admitted, slot = self._try_admit(calling, now)
+        if admitted:
+            self._workers.start(calling, slot, now)
+        return admitted
+
+    def _try_admit(self, calling: Calling, now: float) -> tuple[bool, object | None]:
+        """Take ``calling``'s slot, request and tokens if nothing holds it back at
+        ``now``: (True, the slot), or (False, None) with nothing taken."""
         admission = self._admission
         if admission.readmitting or self._workers.nursery is None:
-            return False
+            return False, None
         scope = calling.scope  # the actor's wait for it: cancelled, it settles it there
         if scope is not None and scope.cancel_called:
-            return False
+            return False, None
         if admission.is_paused(now) or calling.deadline <= now:
-            return False  # the actor's own path waits out the pause or times it out
+            return False, None  # the actor's own path waits out the pause or times it out
         taken, slot = admission.try_acquire_slot()
         if not taken:
-            return False
+            return False, None
         try:
             reserved = admission.try_reserve(calling.estimated_tokens, calling)
         except Exception:
             reserved = False  # a limiter's error is reported by the actor's path
         if not reserved:
             admission.release_slot(slot)
-            return False
-        self._workers.start(calling, slot, now)
-        return True
+            return False, None
+        return True, slot
 
     async def _admit(self, calling: Calling) -> None:
         admission = self._admission

@@ -241,9 +241,13 @@ class Executor(ProviderFeedback, TaskSubmission, AdmissionLoop, Actor[Calling]):
         await self._submit(calling)
         await trio.lowlevel.cancel_shielded_checkpoint()  # queued: a cancel cannot undo it
 
-    async def _submit(self, calling: Calling) -> None:
+    async def _submit(self, calling: Calling, *, here: bool = False) -> tuple[object, int] | None:
         """``submit()`` without the schedule point after queueing: ``call()`` waits for
-        the outcome next, and that wait is its schedule point (a round per call saved)."""
+        the outcome next, and that wait is its schedule point (a round per call saved).
+
+        ``here``: a Calling that can start at once is not given to a worker; its slot
+        and reservation are returned, for the caller to run it (``Workers.run_here``).
+        """
         self._prepare(calling)
         queue = self._queue
         if not queue.take_room_nowait():
@@ -254,7 +258,7 @@ class Executor(ProviderFeedback, TaskSubmission, AdmissionLoop, Actor[Calling]):
             except BaseException:
                 queue.give_room()
                 raise
-        self._enqueue(calling)
+        return self._enqueue(calling, here=here)
 
     def submit_nowait(self, calling: Calling) -> None:
         """Queue ``calling`` without waiting.
@@ -280,8 +284,11 @@ class Executor(ProviderFeedback, TaskSubmission, AdmissionLoop, Actor[Calling]):
         """
         try:
             await trio.lowlevel.checkpoint_if_cancelled()  # cancelled: not even queued
-            await self._submit(calling)
-            await calling.wait_finished()
+            admitted = await self._submit(calling, here=True)
+            if admitted is not None:
+                await self._workers.run_here(calling, *admitted)
+            else:
+                await calling.wait_finished()
         except trio.Cancelled:
             if not calling.finished:
                 calling.cancel()
@@ -325,7 +332,7 @@ class Executor(ProviderFeedback, TaskSubmission, AdmissionLoop, Actor[Calling]):
         if not self.ref.is_alive:
             raise ActorStopped(self.name)
 
-    def _enqueue(self, calling: Calling) -> None:
+    def _enqueue(self, calling: Calling, *, here: bool = False) -> tuple[object, int] | None:
         calling.mark_queued()
         calling.attach(self)
         if calling.timeout is not None:
@@ -336,15 +343,23 @@ class Executor(ProviderFeedback, TaskSubmission, AdmissionLoop, Actor[Calling]):
             # Nothing ahead of it: start it now if it can, without the round trip through
             # the actor's mailbox (FIFO holds: the queue is empty, the actor admits none).
             self._report.queued(calling, 1)
-            assert calling.queued_at is not None
-            if self._try_start(calling, calling.queued_at):
+            now = calling.queued_at
+            assert now is not None
+            workers = self._workers
+            if here and not workers.closing:
+                admitted, slot = self._try_admit(calling, now)
+                if admitted:
+                    queue.give_room()
+                    return slot, workers.begin(calling, now)
+            elif self._try_start(calling, now):
                 queue.give_room()
-                return
+                return None
             queue.push(calling)
         else:
             queue.push(calling)
             self._report.queued(calling, len(queue))
         self.ref.tell_nowait(calling)  # the mailbox is unbounded; the queue's room is the bound
+        return None
 
     # -- the actor ----------------------------------------------------------------------
 

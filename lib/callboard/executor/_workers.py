@@ -63,19 +63,29 @@ class Workers:
         self._spent: set[trio.CancelScope] = set()  # workers' scopes cancelled by cancel()
         self._spare = False  # a worker is about to look for its next Calling
         self._closing = False
+        self._here: set[trio.CancelScope] = set()  # Callings run on their callers' tasks
+        self._drained: trio.Event | None = None  # set when the last of them ended
 
     def open(self, nursery: trio.Nursery) -> None:
         self.nursery = nursery
         self._closing = False
 
     def close(self) -> None:
-        """Workers finish what they hold and what is ready, then leave."""
+        """Workers finish what they hold and what is ready, then leave; the nursery also
+        waits for the Callings running on their callers' tasks (``run_here``)."""
         self._closing = True
         self._idle.unpark_all()
+        if self._here and self.nursery is not None:
+            self._drained = trio.Event()
+            self.nursery.start_soon(self._drained.wait)
 
     def abandon(self) -> None:
-        """After the nursery ended: settle and abort what no worker took."""
+        """After the nursery ended: settle and abort what no worker took, and cancel
+        what still runs on its caller's task (it settles there and is aborted)."""
         self.nursery = None
+        self._drained = None
+        for scope in self._here:
+            scope.cancel()
         self._cancelled.clear()
         self._spent.clear()
         while self._ready:
@@ -83,6 +93,11 @@ class Workers:
             self._settle(calling, slot, estimate)
             if not calling.finished:
                 self._report.abort(calling, "the executor stopped while it was running")
+
+    @property
+    def closing(self) -> bool:
+        """The run is ending: what starts now goes to a worker, which the run waits for."""
+        return self._closing or self.nursery is None
 
     def running(self, calling: Calling) -> bool:
         """True while ``calling`` was dispatched here and has not settled."""
@@ -96,18 +111,75 @@ class Workers:
     def start(self, calling: Calling, slot: object | None, now: float | None = None) -> None:
         """Run an admitted Calling (its slot and reservation held) on a worker; ``now``
         is the time admission read, when it just did."""
+        self._ready.append((calling, slot, self.begin(calling, now)))
+        if self._spare:
+            self._spare = False  # the worker that just finished takes it
+        else:
+            self._wake()
+
+    def begin(self, calling: Calling, now: float | None = None) -> int:
+        """Count an admitted Calling as running; the tokens it has reserved."""
         calling.mark_running(now)
-        calling.scope = None  # a worker's, once one takes it (see cancel())
+        calling.scope = None  # its runner's, once one takes it (see cancel())
         estimate = calling.estimated_tokens if self._admission.tokens is not None else 0
         self.in_flight += 1
         self.tokens_in_flight += estimate
         self._reserved[calling] = estimate
         self._report.started(calling)
-        self._ready.append((calling, slot, estimate))
-        if self._spare:
-            self._spare = False  # the worker that just finished takes it
+        return estimate
+
+    async def run_here(self, calling: Calling, slot: object | None, estimate: int) -> None:
+        """Run an admitted Calling (``begin()`` counted it) on the caller's own task.
+
+        ``Executor.call`` does this for a Calling that started the moment it was
+        submitted: a worker would cost the call two task switches (caller to worker and
+        back), and with thousands of calls in flight each switch waits out a whole
+        scheduler round. The Calling's scope is one of its own here, so cancelling the
+        Calling or reaching its deadline ends only this call; cancelling the caller
+        cancels the Calling; the Executor's run waits for it as for its workers (a
+        graceful stop) or cancels it (an abort).
+        """
+        if self._cancelled and calling in self._cancelled:
+            self._drop(calling, slot, estimate)  # cancelled as it was admitted
+            return
+        scope = trio.CancelScope(deadline=calling.deadline)
+        calling.scope = scope
+        here = self._here
+        here.add(scope)
+        error: Exception | None = None
+        response: Any = None
+        try:
+            with scope:
+                try:
+                    response = await self._backend.execute(calling)
+                except Exception as exc:
+                    error = exc
+        except BaseException:  # the caller was cancelled (or interrupted)
+            self._settle(calling, slot, estimate)
+            if not calling.finished:
+                self._finish_cancelled(calling)
+            raise
+        finally:
+            here.discard(scope)
+            self._spent.discard(scope)
+            if not here and self._drained is not None:
+                self._drained.set()
+        calling.scope = None
+        self._settle(calling, slot, estimate)
+        if not calling.finished:  # else the backend finished it itself
+            if scope.cancelled_caught:
+                self._finish_cancelled(calling)
+            elif error is not None:
+                self._report.fail(calling, error)
+            else:
+                self._report.complete(calling, response)
+        self._admit_ready()
+
+    def _finish_cancelled(self, calling: Calling) -> None:
+        if self.nursery is None:
+            self._report.abort(calling, "the executor stopped while it was running")
         else:
-            self._wake()
+            self._report.finish_unstarted(calling)  # its cancel, deadline or caller's cancel
 
     def cancel(self, calling: Calling) -> bool:
         """Cancel ``calling`` if it was dispatched here; False if it was not.
