@@ -78,6 +78,28 @@ async def test_no_hidden_cap_on_calls_in_flight() -> None:
     assert peak == 150 and server.connections == 150
 
 
+async def test_a_request_bigger_than_the_socket_buffers_is_written_whole() -> None:
+    # 4 MB cannot fit the loopback buffers while the server (in this same trio run)
+    # is not reading: the write must wait for room and go on where it stopped.
+    content = "x" * (4 * 1024 * 1024)
+
+    async def script(request: Request) -> list[Move]:
+        return [respond(200, JSON, CHAT)]
+
+    async with HostileServer(script) as server:
+        model = iModel(
+            provider="openai", base_url=f"{server.base_url}/v1", api_key="k", model="gpt-4o"
+        )
+        async with model:
+            calling = await model.invoke(messages=[{"role": "user", "content": content}])
+            assert calling.response.text == "fine"
+            # Again on the same connection: the first exchange left it whole.
+            await model.invoke(messages=[{"role": "user", "content": content}])
+    assert server.connections == 1
+    for request in server.requests:
+        assert json.loads(request.body)["messages"][0]["content"] == content
+
+
 @pytest.mark.parametrize("cap", ["concurrency_limit", "max_connections"])
 async def test_the_pool_follows_the_concurrency_limit_or_an_explicit_cap(cap: str) -> None:
     async def script(request: Request) -> list[Move]:
