@@ -8,10 +8,13 @@ Calling that has to wait still runs on a worker.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import trio
 import trio.testing
 
+from callboard import iModel
 from callboard.calling import (
     Calling,
     CallingAbortedError,
@@ -168,3 +171,79 @@ async def test_an_aborted_executor_aborts_the_calls_their_callers_run(
     assert trio.current_time() == pytest.approx(1.0)
     assert backend.running == 0
     assert executor.in_flight == 0
+
+
+class ReturnsAtOnce:
+    """A backend with nothing to await (a Tool doing arithmetic, an open circuit)."""
+
+    async def execute(self, calling: Calling) -> object:
+        if calling.payload.get("fail"):
+            raise ValueError("refused at once")
+        return "ok"
+
+
+@pytest.mark.parametrize("fail", [False, True])
+async def test_a_call_whose_backend_never_waits_is_still_a_schedule_point(fail: bool) -> None:
+    executor = Executor(ReturnsAtOnce())
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await trio.lowlevel.checkpoint()
+
+    async with running(executor), trio.open_nursery() as nursery:
+        nursery.start_soon(ticker)
+        await trio.lowlevel.checkpoint()  # the ticker runs
+        before = ticks
+        for _ in range(100):
+            calling = Calling({"fail": fail})
+            with contextlib.suppress(ValueError):
+                await executor.call(calling)
+            assert calling.status is (CallingStatus.FAILED if fail else CallingStatus.COMPLETED)
+        # The ticker ran between the calls: a loop of them did not starve it.
+        assert ticks - before >= 99
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_caller_yields_once_per_call_when_the_backend_waits() -> None:
+    # The backend's own wait is the call's schedule point: no extra round is added.
+    executor = Executor(ScriptedBackend())
+    steps = 0
+
+    class Count(trio.abc.Instrument):
+        def before_task_step(self, task: trio.lowlevel.Task) -> None:
+            nonlocal steps
+            if task is caller:
+                steps += 1
+
+    async with running(executor):
+        caller = trio.lowlevel.current_task()
+        trio.lowlevel.add_instrument(counter := Count())
+        try:
+            for _ in range(50):
+                await executor.call(Calling({"sleep": 0.0}))  # trio.sleep(0): one yield
+        finally:
+            trio.lowlevel.remove_instrument(counter)
+    assert steps == 50
+
+
+async def test_an_inline_call_whose_backend_never_waits_is_still_a_schedule_point() -> None:
+    model = iModel(backend=ReturnsAtOnce())  # never started: each call runs inline
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(ticker)
+        await trio.lowlevel.checkpoint()
+        before = ticks
+        for _ in range(100):
+            await model.invoke(payload={})
+        assert ticks - before >= 99
+        nursery.cancel_scope.cancel()

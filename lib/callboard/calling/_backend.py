@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import types
+from collections.abc import Coroutine, Generator
 from typing import Any, Protocol
 
 from ._calling import Calling
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "Yielded", "noting_yields"]
 
 
 class Backend(Protocol):
@@ -21,3 +23,42 @@ class Backend(Protocol):
     async def execute(self, calling: Calling) -> Any:
         """Perform the call and return its response."""
         ...
+
+
+class Yielded:
+    """Set by ``noting_yields`` once the coroutine it drives yielded to trio."""
+
+    __slots__ = ("once",)
+
+    def __init__(self) -> None:
+        self.once = False
+
+
+@types.coroutine
+def noting_yields(coro: Coroutine[Any, Any, Any], yielded: Yielded) -> Generator[Any, Any, Any]:
+    """``await coro``, noting in ``yielded`` whether it ever yielded to trio.
+
+    A call run on its caller's task must be a schedule point, as every trio call is,
+    or a loop of calls whose backend never waits (a Tool with nothing to await, an open
+    circuit) would starve every other task. An HTTP call always waits for its answer:
+    noting that is what lets the runner add a schedule point only to a call that did
+    not wait, instead of a scheduler round to every call.
+    """
+    try:
+        trap = coro.send(None)
+    except StopIteration as done:
+        return done.value
+    yielded.once = True
+    while True:
+        try:
+            answer = yield trap
+        except BaseException as error:  # thrown in (GeneratorExit, KeyboardInterrupt)
+            try:
+                trap = coro.throw(error)
+            except StopIteration as done:
+                return done.value
+        else:
+            try:
+                trap = coro.send(answer)
+            except StopIteration as done:
+                return done.value

@@ -279,6 +279,12 @@ class Executor(ProviderFeedback, TaskSubmission, AdmissionLoop, Actor[Calling]):
         ``Cancelled`` propagates its slot is free and its tokens are settled (one still
         waiting for queue room holds nothing: it is cancelled at once).
 
+        A Calling that can start the moment it is submitted runs on the caller's own
+        task; one that has to wait runs on one of the Executor's workers. Either way
+        cancelling the Calling or reaching its deadline ends only the call, and a
+        graceful stop waits for it. Which task runs the backend is not part of the
+        contract: do not pass it context variables through the caller.
+
         Raises:
             CallboardError: what ``submit()`` raises, or the call's own error (``Calling.wait()``).
         """

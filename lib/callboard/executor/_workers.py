@@ -18,6 +18,7 @@ from typing import Any
 import trio
 
 from callboard.calling import Backend, Calling
+from callboard.calling._backend import Yielded, noting_yields
 
 from ._admission import Admission
 from ._transitions import Transitions
@@ -148,10 +149,11 @@ class Workers:
         here.add(scope)
         error: Exception | None = None
         response: Any = None
+        yielded = Yielded()
         try:
             with scope:
                 try:
-                    response = await self._backend.execute(calling)
+                    response = await noting_yields(self._backend.execute(calling), yielded)
                 except Exception as exc:
                     error = exc
         except BaseException:  # the caller was cancelled (or interrupted)
@@ -174,6 +176,11 @@ class Workers:
             else:
                 self._report.complete(calling, response)
         self._admit_ready()
+        if not yielded.once:
+            # A backend that never waited (a Tool with nothing to await, an open
+            # circuit): the call is still a schedule point, so a loop of them cannot
+            # starve the other tasks. The call is over: a cancel here cannot undo it.
+            await trio.lowlevel.cancel_shielded_checkpoint()
 
     def _finish_cancelled(self, calling: Calling) -> None:
         if self.nursery is None:

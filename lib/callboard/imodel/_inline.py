@@ -29,6 +29,7 @@ from callboard.calling import (
     TokenEstimator,
     response_cost,
 )
+from callboard.calling._backend import Yielded, noting_yields
 from callboard.calling._estimate import estimate_with
 from callboard.errors import ConfigError
 from callboard.limits import Limiter, OversizeRequest, reconcile, release, reserve
@@ -82,7 +83,16 @@ class InlineRunner:
         self._emitter = emitter
 
     async def run(self, calling: Calling) -> None:
-        """Take ``calling`` (pending) to a terminal state; never raises but Cancelled."""
+        """Take ``calling`` (pending) to a terminal state; never raises but Cancelled.
+
+        A schedule point always, as any trio call (see ``noting_yields``).
+        """
+        yielded = Yielded()
+        await noting_yields(self._run(calling), yielded)
+        if not yielded.once:
+            await trio.lowlevel.cancel_shielded_checkpoint()  # it is over: not undone
+
+    async def _run(self, calling: Calling) -> None:
         emitter = self._emitter
         if self._tokens is not None and calling.estimated_tokens <= 0:
             try:
