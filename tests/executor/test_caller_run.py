@@ -173,6 +173,17 @@ async def test_an_aborted_executor_aborts_the_calls_their_callers_run(
     assert executor.in_flight == 0
 
 
+class Ticker:
+    """Counts how often trio let it run: another task starved shows as no ticks."""
+
+    ticks = 0
+
+    async def run(self) -> None:
+        while True:
+            self.ticks += 1
+            await trio.lowlevel.checkpoint()
+
+
 class ReturnsAtOnce:
     """A backend with nothing to await (a Tool doing arithmetic, an open circuit)."""
 
@@ -185,25 +196,18 @@ class ReturnsAtOnce:
 @pytest.mark.parametrize("fail", [False, True])
 async def test_a_call_whose_backend_never_waits_is_still_a_schedule_point(fail: bool) -> None:
     executor = Executor(ReturnsAtOnce())
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await trio.lowlevel.checkpoint()
-
+    ticker = Ticker()
     async with running(executor), trio.open_nursery() as nursery:
-        nursery.start_soon(ticker)
+        nursery.start_soon(ticker.run)
         await trio.lowlevel.checkpoint()  # the ticker runs
-        before = ticks
+        before = ticker.ticks
         for _ in range(100):
             calling = Calling({"fail": fail})
             with contextlib.suppress(ValueError):
                 await executor.call(calling)
             assert calling.status is (CallingStatus.FAILED if fail else CallingStatus.COMPLETED)
         # The ticker ran between the calls: a loop of them did not starve it.
-        assert ticks - before >= 99
+        assert ticker.ticks - before >= 99
         nursery.cancel_scope.cancel()
 
 
@@ -231,19 +235,12 @@ async def test_the_caller_yields_once_per_call_when_the_backend_waits() -> None:
 
 async def test_an_inline_call_whose_backend_never_waits_is_still_a_schedule_point() -> None:
     model = iModel(backend=ReturnsAtOnce())  # never started: each call runs inline
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await trio.lowlevel.checkpoint()
-
+    ticker = Ticker()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(ticker)
+        nursery.start_soon(ticker.run)
         await trio.lowlevel.checkpoint()
-        before = ticks
+        before = ticker.ticks
         for _ in range(100):
             await model.invoke(payload={})
-        assert ticks - before >= 99
+        assert ticker.ticks - before >= 99
         nursery.cancel_scope.cancel()
