@@ -9,14 +9,17 @@ Calling that has to wait still runs on a worker.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Generator
+from typing import Any
 
 import pytest
 import trio
 import trio.testing
 
-from callboard import iModel
+from callboard import HookPhase, HookRegistry, iModel
 from callboard.calling import (
     Calling,
+    CallingAborted,
     CallingAbortedError,
     CallingCancelledError,
     CallingStatus,
@@ -244,3 +247,101 @@ async def test_an_inline_call_whose_backend_never_waits_is_still_a_schedule_poin
             await model.invoke(payload={})
         assert ticker.ticks - before >= 99
         nursery.cancel_scope.cancel()
+
+
+class CleansUpOnCancel:
+    """Takes half a second, shielded, to let go of what it holds when cancelled (as a
+    stream's release or a shared limiter's call may)."""
+
+    async def execute(self, calling: Calling) -> object:
+        try:
+            await trio.sleep(10.0)
+        except trio.Cancelled:
+            with trio.CancelScope(shield=True):
+                await trio.sleep(0.5)
+            raise
+        return "ok"
+
+
+async def test_an_abort_returns_once_the_calls_it_cancelled_have_settled(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    executor = Executor(CleansUpOnCancel())
+    calling = Calling({})
+    async with trio.open_nursery() as callers:
+        async with trio.open_nursery() as tree:
+            await tree.start(executor.run)
+            callers.start_soon(_quietly, executor, calling)
+            await trio.sleep(1.0)
+            tree.cancel_scope.cancel()
+        # As when workers ran every call: the nursery waited for them to unwind.
+        assert trio.current_time() == pytest.approx(1.5)
+        assert calling.status is CallingStatus.ABORTED
+        assert executor.in_flight == 0
+
+
+async def test_a_restart_does_not_turn_the_abort_into_a_cancel(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    executor = Executor(CleansUpOnCancel())
+    calling = Calling({})
+    errors: list[type[BaseException]] = []
+    async with trio.open_nursery() as callers:
+        async with trio.open_nursery() as tree:
+            await tree.start(executor.run)
+            callers.start_soon(_quietly, executor, calling, errors)
+            await trio.sleep(1.0)
+            tree.cancel_scope.cancel()
+        async with running(executor):  # a supervisor starts it again at once
+            await trio.sleep(2.0)
+    assert calling.status is CallingStatus.ABORTED
+    assert errors == [CallingAbortedError]
+
+
+async def test_stopping_a_model_lets_its_observers_see_the_abort(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    seen: list[object] = []
+    hooks = HookRegistry()
+    hooks.register(HookPhase.ErrorHandling, seen.append)
+    model = iModel(backend=CleansUpOnCancel(), hook_registry=hooks)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(model.run)
+        nursery.start_soon(_quietly_invoke, model)
+        await trio.sleep(1.0)
+        await model.stop()
+        assert [type(event) for event in seen] == [CallingAborted]
+
+
+async def _quietly(
+    executor: Executor, calling: Calling, errors: list[type[BaseException]] | None = None
+) -> None:
+    try:
+        await executor.call(calling)
+    except CallingAbortedError as error:
+        if errors is not None:
+            errors.append(type(error))
+
+
+async def _quietly_invoke(model: iModel) -> None:
+    with contextlib.suppress(CallingAbortedError):
+        await model.invoke(payload={})
+
+
+class Reply:
+    """An awaitable that is not a coroutine."""
+
+    def __await__(self) -> Generator[Any, None, str]:
+        yield from trio.lowlevel.checkpoint().__await__()  # noqa: ASYNC105 - awaited by yield from
+        return "ok"
+
+
+class ReturnsAnAwaitable:
+    def execute(self, calling: Calling) -> Reply:
+        return Reply()
+
+
+async def test_a_backend_may_return_any_awaitable() -> None:
+    executor = Executor(ReturnsAnAwaitable())
+    async with running(executor):
+        assert await executor.call(Calling({})) == "ok"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Coroutine, Generator
+from collections.abc import Awaitable, Generator
 from typing import Any, Protocol
 
 from ._calling import Calling
@@ -35,7 +35,7 @@ class Yielded:
 
 
 @types.coroutine
-def noting_yields(coro: Coroutine[Any, Any, Any], yielded: Yielded) -> Generator[Any, Any, Any]:
+def noting_yields(awaitable: Awaitable[Any], yielded: Yielded) -> Generator[Any, Any, Any]:
     """``await coro``, noting in ``yielded`` whether it ever yielded to trio.
 
     A call run on its caller's task must be a schedule point, as every trio call is,
@@ -44,8 +44,9 @@ def noting_yields(coro: Coroutine[Any, Any, Any], yielded: Yielded) -> Generator
     noting that is what lets the runner add a schedule point only to a call that did
     not wait, instead of a scheduler round to every call.
     """
+    steps = awaitable.__await__()  # a coroutine's, or any other awaitable's
     try:
-        trap = coro.send(None)
+        trap = steps.send(None)
     except StopIteration as done:
         return done.value
     yielded.once = True
@@ -54,11 +55,11 @@ def noting_yields(coro: Coroutine[Any, Any, Any], yielded: Yielded) -> Generator
             answer = yield trap
         except BaseException as error:  # thrown in (GeneratorExit, KeyboardInterrupt)
             try:
-                trap = coro.throw(error)
+                trap = steps.throw(error)
             except StopIteration as done:
                 return done.value
         else:
             try:
-                trap = coro.send(answer)
+                trap = steps.send(answer)
             except StopIteration as done:
                 return done.value

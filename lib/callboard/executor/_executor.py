@@ -393,6 +393,9 @@ class Executor(ProviderFeedback, TaskSubmission, AdmissionLoop, Actor[Calling]):
             for calling in self._queue.clear():
                 if not calling.finished:
                     self._report.abort(calling, "the executor stopped before admitting it")
+            # As the nursery waits for its workers: when run() returns, every Calling
+            # it held has settled and finished, those run on their callers' tasks too.
+            await workers.settled()
 
     async def handle(self, message: Calling) -> None:
         """Admit one Calling (the actor loop calls this in FIFO order)."""

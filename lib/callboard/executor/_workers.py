@@ -65,6 +65,7 @@ class Workers:
         self._spare = False  # a worker is about to look for its next Calling
         self._closing = False
         self._here: set[trio.CancelScope] = set()  # Callings run on their callers' tasks
+        self._aborted: set[trio.CancelScope] = set()  # ... of those, cancelled by an abort
         self._drained: trio.Event | None = None  # set when the last of them ended
 
     def open(self, nursery: trio.Nursery) -> None:
@@ -82,10 +83,12 @@ class Workers:
 
     def abandon(self) -> None:
         """After the nursery ended: settle and abort what no worker took, and cancel
-        what still runs on its caller's task (it settles there and is aborted)."""
+        what still runs on its caller's task (it settles there and is aborted; wait
+        for that with ``settled()``)."""
         self.nursery = None
         self._drained = None
         for scope in self._here:
+            self._aborted.add(scope)
             scope.cancel()
         self._cancelled.clear()
         self._spent.clear()
@@ -94,6 +97,15 @@ class Workers:
             self._settle(calling, slot, estimate)
             if not calling.finished:
                 self._report.abort(calling, "the executor stopped while it was running")
+
+    async def settled(self) -> None:
+        """Wait (shielded: the run is ending, maybe cancelled) until every Calling run
+        on its caller's task has settled and finished."""
+        if not self._here:
+            return
+        self._drained = drained = trio.Event()
+        with trio.CancelScope(shield=True):
+            await drained.wait()
 
     @property
     def closing(self) -> bool:
@@ -142,6 +154,7 @@ class Workers:
         """
         if self._cancelled and calling in self._cancelled:
             self._drop(calling, slot, estimate)  # cancelled as it was admitted
+            await trio.lowlevel.cancel_shielded_checkpoint()
             return
         scope = trio.CancelScope(deadline=calling.deadline)
         calling.scope = scope
@@ -159,18 +172,20 @@ class Workers:
         except BaseException:  # the caller was cancelled (or interrupted)
             self._settle(calling, slot, estimate)
             if not calling.finished:
-                self._finish_cancelled(calling)
+                self._finish_cancelled(calling, aborted=scope in self._aborted)
             raise
         finally:
             here.discard(scope)
             self._spent.discard(scope)
+            aborted = scope in self._aborted
+            self._aborted.discard(scope)
             if not here and self._drained is not None:
                 self._drained.set()
         calling.scope = None
         self._settle(calling, slot, estimate)
         if not calling.finished:  # else the backend finished it itself
             if scope.cancelled_caught:
-                self._finish_cancelled(calling)
+                self._finish_cancelled(calling, aborted=aborted)
             elif error is not None:
                 self._report.fail(calling, error)
             else:
@@ -182,8 +197,8 @@ class Workers:
             # starve the other tasks. The call is over: a cancel here cannot undo it.
             await trio.lowlevel.cancel_shielded_checkpoint()
 
-    def _finish_cancelled(self, calling: Calling) -> None:
-        if self.nursery is None:
+    def _finish_cancelled(self, calling: Calling, *, aborted: bool) -> None:
+        if aborted:
             self._report.abort(calling, "the executor stopped while it was running")
         else:
             self._report.finish_unstarted(calling)  # its cancel, deadline or caller's cancel
